@@ -1,0 +1,146 @@
+"""Load a contract file, or say exactly where and why it is wrong.
+
+YAML is composed into nodes first so that every value keeps its line; a
+pydantic error's location is then mapped back to the deepest node it names,
+and the message shows the file, the line and the offending text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .contract import Contract, Rule
+
+Loc = tuple[str | int, ...]
+
+
+class ContractError(Exception):
+    """A contract that cannot be used. `str()` is the whole report."""
+
+    def __init__(self, file: Path, line: int | None, message: str, snippet: str = "") -> None:
+        self.file, self.line, self.message, self.snippet = file, line, message, snippet
+        where = f"{file}:{line}" if line else str(file)
+        text = f"{where}: {message}"
+        if snippet:
+            text += f"\n    {line} | {snippet}"
+        super().__init__(text)
+
+
+def load_contract(path: str | Path) -> Contract:
+    file = Path(path)
+    try:
+        source = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContractError(file, None, f"cannot read contract: {exc.strerror}") from exc
+    data, lines = _compose(file, source)
+    if not isinstance(data, dict):
+        raise ContractError(file, 1, "a contract must be a mapping at the top level")
+    locate = _Locator(file, source, lines)
+    try:
+        contract = Contract.model_validate(data)
+    except ValidationError as exc:
+        raise locate.error(exc, ()) from None
+    _check_references(contract, locate)
+    return contract
+
+
+def _compose(file: Path, source: str) -> tuple[Any, dict[Loc, int]]:
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ContractError(file, line, f"not valid YAML: {problem}") from None
+    if node is None:
+        raise ContractError(file, 1, "the contract file is empty")
+    lines: dict[Loc, int] = {}
+    return _construct(node, (), lines), lines
+
+
+def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(key_node, (*loc, "<key>"), {})
+            out[key] = _construct(value_node, (*loc, key), lines)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*loc, i), lines) for i, item in enumerate(node.value)]
+    return _SCALARS.construct_object(node, deep=True)
+
+
+_SCALARS = yaml.SafeLoader("")
+
+
+class _Locator:
+    def __init__(self, file: Path, source: str, lines: dict[Loc, int]) -> None:
+        self.file, self.source_lines, self.lines = file, source.splitlines(), lines
+
+    def at(self, loc: Loc, message: str) -> ContractError:
+        probe = loc
+        while probe not in self.lines and probe:
+            probe = probe[:-1]
+        line = self.lines.get(probe)
+        snippet = self.source_lines[line - 1].strip() if line else ""
+        path = ".".join(str(p) for p in loc)
+        return ContractError(self.file, line, f"{path}: {message}" if path else message, snippet)
+
+    def error(self, exc: ValidationError, base: Loc) -> ContractError:
+        first = exc.errors()[0]
+        loc = (*base, *first["loc"])
+        more = len(exc.errors()) - 1
+        message = first["msg"] + (f" (and {more} more problem(s))" if more else "")
+        return self.at(loc, message)
+
+
+def _check_references(contract: Contract, locate: _Locator) -> None:
+    from .oracles import REGISTRY
+
+    for name, record in contract.records.items():
+        for i, ref in enumerate(record.sources):
+            if ref.partition("@")[0] not in contract.endpoints:
+                raise locate.at(("records", name, "sources", i), f"unknown endpoint {ref!r}")
+    for name, machine in contract.machines.items():
+        if machine.record not in contract.records:
+            raise locate.at(("machines", name, "record"), f"unknown record {machine.record!r}")
+    seen: dict[str, int] = {}
+    for index, rule in enumerate(contract.rules):
+        if rule.id in seen:
+            raise locate.at(("rules", index, "id"), f"duplicate rule id {rule.id!r}")
+        seen[rule.id] = index
+        for j, check in enumerate(rule.checks):
+            loc: Loc = ("rules", index, "checks", j)
+            kind = REGISTRY.get(check.kind)
+            if kind is None:
+                known = ", ".join(sorted(REGISTRY))
+                raise locate.at((*loc, "kind"), f"unknown rule kind {check.kind!r} (known: {known})")
+            try:
+                params = kind.params.model_validate(check.raw_params)
+            except ValidationError as exc:
+                raise locate.error(exc, loc) from None
+            for ref_loc, problem in _dangling(params, contract):
+                raise locate.at((*loc, *ref_loc), problem)
+
+
+def _dangling(params: BaseModel, contract: Contract) -> Iterator[tuple[Loc, str]]:
+    """Names in params that the contract does not define (endpoint, record, machine)."""
+    tables = {"endpoint": contract.endpoints, "record": contract.records,
+              "machine": contract.machines}
+    for field_name, value in params:
+        for table_name, table in tables.items():
+            if field_name == table_name or field_name.endswith(f"_{table_name}"):
+                for ref in value if isinstance(value, list) else [value]:
+                    if isinstance(ref, str) and ref != "*" and ref.partition("@")[0] not in table:
+                        yield (field_name,), f"unknown {table_name} {ref!r}"
+
+
+def rules_by_id(contract: Contract) -> dict[str, Rule]:
+    return {rule.id: rule for rule in contract.rules}

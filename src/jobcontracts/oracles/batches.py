@@ -1,0 +1,117 @@
+"""The `all_or_nothing_batch` rule kind: answer batches against a pending list.
+
+The pending list is whatever the last observation of it showed. A batch is
+*exact* when it names every pending question once, verbatim, and nothing else;
+anything else (a subset, a superset, a repeat, a text changed by case,
+spacing, punctuation or Unicode normalisation) is *inexact*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..trace import Trace, lookup
+from .context import Context, Observation, request_body
+from .registry import Params, Verdict, rule_kind
+
+
+class Batch(Params):
+    request: str
+    key_param: str
+    pending: str
+    """The record that shows the pending list (keyed like the request)."""
+    list_field: str
+    question_field: str
+    answers_field: str
+    answer_question_field: str
+    state_field: str
+    paused: str
+    accepted: list[int] = [200]
+    case: Literal["exact", "inexact", "not_paused"]
+    expect: list[int] = Field(min_length=1)
+
+
+def _questions(batch: Any, p: Batch) -> list[str] | None:
+    answers = lookup(batch, p.answers_field)
+    if not isinstance(answers, list):
+        return None
+    out = []
+    for item in answers:
+        question = lookup(item, p.answer_question_field)
+        if not isinstance(item, Mapping) or not isinstance(question, str):
+            return None
+        out.append(question)
+    return out
+
+
+def _pending(obs: Observation, p: Batch) -> list[str] | None:
+    items = lookup(obs.body, p.list_field)
+    if not isinstance(items, list):
+        return None
+    found = [lookup(item, p.question_field) for item in items]
+    return [q for q in found if isinstance(q, str)] if len(found) == len(items) else None
+
+
+@rule_kind("all_or_nothing_batch", Batch)
+def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict) -> None:
+    """An exact batch is accepted; an inexact one is refused; any batch sent
+    while the resource is not paused is refused."""
+    for ex, params in ctx.requests(p.request):
+        if ex.status in (0, 429) or ex.credential != "valid" or p.key_param not in params:
+            continue
+        key = params[p.key_param]
+        asked = _questions(request_body(ex), p)
+        if asked is None:
+            continue  # a malformed batch: only the generic rules judge it
+        before, after = ctx.around(p.pending, key, ex.seq)
+        if before is None or _answered_between(ctx, p, key, before.seq, ex.seq):
+            continue
+        pending = _pending(before, p)
+        paused = lookup(before.body, p.state_field) == p.paused
+        if p.case == "not_paused":
+            still_not = after is not None and lookup(after.body, p.state_field) != p.paused
+            if not paused and still_not and not _ever_pending(ctx, p, key, asked):
+                _expect(verdict, p, ex, before, "not paused before or after it")
+            continue
+        if not paused or not pending:
+            continue
+        exact = sorted(asked) == sorted(pending) and len(set(asked)) == len(asked)
+        if exact == (p.case == "exact"):
+            _expect(verdict, p, ex, before, "exact batch" if exact else _inexact(asked, pending))
+
+
+def _answered_between(ctx: Context, p: Batch, key: str, start: int, end: int) -> bool:
+    return any(start < ex.seq < end and ex.status in p.accepted
+               and params.get(p.key_param) == key for ex, params in ctx.requests(p.request))
+
+
+def _ever_pending(ctx: Context, p: Batch, key: str, asked: list[str]) -> bool:
+    """Could this batch have answered some pause? Then its acceptance is no proof."""
+    return any(sorted(_pending(obs, p) or []) == sorted(asked)
+               for obs in ctx.records(p.pending).get(key, []))
+
+
+def _inexact(asked: list[str], pending: list[str]) -> str:
+    missing = [q for q in pending if q not in asked]
+    extra = [q for q in asked if q not in pending]
+    repeats = sorted({q for q in asked if asked.count(q) > 1})
+    parts = []
+    if missing:
+        parts.append(f"leaves out {missing}")
+    if extra:
+        parts.append(f"names unknown {extra}")
+    if repeats:
+        parts.append(f"repeats {repeats}")
+    return "inexact batch: " + "; ".join(parts)
+
+
+def _expect(verdict: Verdict, p: Batch, ex: Any, before: Observation, why: str) -> None:
+    if ex.status in p.expect:
+        verdict.judged()
+    else:
+        alts = " or ".join(map(str, p.expect))
+        verdict.violate(f"expected {alts} ({why}), got {ex.status}", before.exchange, ex,
+                        fields=(p.state_field, "error.code"))

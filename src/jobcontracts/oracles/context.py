@@ -1,0 +1,161 @@
+"""What every oracle needs from a contract to read a trace.
+
+`Context` answers the questions oracles keep asking: which exchanges hit this
+endpoint, which answers show this record, what did this resource look like
+just before or just after that exchange. Conditions (`when:` in a contract)
+are small mappings: `{state: Complete}`, `{state: {in: [A, B]}}`,
+`{next_retry_at: {not_null: true}}`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..contract import Contract
+from ..trace import ABSENT, NOT_JSON, Exchange, Trace, lookup
+
+Cond = Mapping[str, Any]
+OPERATORS = frozenset({"in", "not_in", "null", "not_null", "non_empty", "empty"})
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON means it: `true` is not `1`, `1` is `1.0`."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return not (isinstance(a, float) and math.isnan(a)) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    return type(a) is type(b) and bool(a == b)
+
+
+def holds(body: Any, cond: Cond | None) -> bool:
+    """Does `body` satisfy every clause of `cond`? An empty condition holds."""
+    for name, expect in (cond or {}).items():
+        value = lookup(body, name)
+        if isinstance(expect, Mapping) and expect.keys() <= OPERATORS:
+            if not all(_operator(op, arg, value) for op, arg in expect.items()):
+                return False
+        elif not json_equal(value, expect):
+            return False
+    return True
+
+
+def _operator(op: str, arg: Any, value: Any) -> bool:
+    present = value is not ABSENT and value is not None
+    if op == "in":
+        return any(json_equal(value, item) for item in arg)
+    if op == "not_in":
+        return value is not ABSENT and not any(json_equal(value, item) for item in arg)
+    if op == "null":
+        return (not present) == bool(arg)
+    if op == "not_null":
+        return present == bool(arg)
+    non_empty = present and value != [] and value != {} and value != ""
+    return non_empty == bool(arg if op == "non_empty" else not arg)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One answer showing one record: the exchange, the body, the resource key."""
+
+    exchange: Exchange
+    body: Mapping[str, Any]
+    key: str
+
+    @property
+    def seq(self) -> int:
+        return self.exchange.seq
+
+
+class Context:
+    """The contract, plus indexes over one trace built once and shared by all checks."""
+
+    def __init__(self, contract: Contract, trace: Trace) -> None:
+        self.contract = contract
+        self.trace = trace
+        self._requests: dict[str, list[tuple[Exchange, dict[str, str]]]] = {}
+        self._records: dict[str, dict[str, list[Observation]]] = {}
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        return self.contract.settings
+
+    def requests(self, endpoint: str) -> list[tuple[Exchange, dict[str, str]]]:
+        """Exchanges sent to `endpoint` (or every API exchange for `*`), with path params."""
+        if endpoint not in self._requests:
+            found: list[tuple[Exchange, dict[str, str]]] = []
+            if endpoint == "*":
+                found = [(ex, {}) for ex in self.trace if ex.origin == "api"]
+            else:
+                spec = self.contract.endpoints[endpoint]
+                for ex in self.trace:
+                    if ex.origin == "api" and ex.method == spec.method:
+                        params = spec.template.match(ex.path)
+                        if params is not None:
+                            found.append((ex, params))
+            self._requests[endpoint] = found
+        return self._requests[endpoint]
+
+    def records(self, name: str) -> dict[str, list[Observation]]:
+        """Every observation of record `name`, grouped by resource key, in trace order."""
+        if name not in self._records:
+            spec = self.contract.records[name]
+            grouped: dict[str, list[Observation]] = defaultdict(list)
+            for ref in spec.sources:
+                endpoint, _, status = ref.partition("@")
+                for ex, params in self.requests(endpoint):
+                    if (status and ex.status != int(status)) or ex.credential != "valid":
+                        continue
+                    body = ex.json
+                    if not isinstance(body, Mapping):
+                        continue
+                    key = record_key(spec.key, body, params)
+                    if key is not None:
+                        grouped[key].append(Observation(ex, body, key))
+            for observations in grouped.values():
+                observations.sort(key=lambda o: o.seq)
+            self._records[name] = dict(grouped)
+        return self._records[name]
+
+    def observations(self, name: str) -> Iterator[Observation]:
+        for group in self.records(name).values():
+            yield from group
+
+    def around(self, name: str, key: str, seq: int) -> tuple[Observation | None, Observation | None]:
+        """The last observation of resource `key` before exchange `seq`, and the first after."""
+        group = self.records(name).get(key, [])
+        index = bisect.bisect_left([o.seq for o in group], seq)
+        before = group[index - 1] if index > 0 else None
+        after_index = index + 1 if index < len(group) and group[index].seq == seq else index
+        after = group[after_index] if after_index < len(group) else None
+        return before, after
+
+    def seen_values(self, ref: str) -> set[str]:
+        """Every value of `record.field` seen anywhere in the trace (e.g. minted intake ids)."""
+        record, _, field = ref.partition(".")
+        values = set()
+        for obs in self.observations(record):
+            value = lookup(obs.body, field)
+            if isinstance(value, str):
+                values.add(value)
+        return values
+
+
+def record_key(spec: str, body: Mapping[str, Any], params: Mapping[str, str]) -> str | None:
+    if spec.startswith("{") and spec.endswith("}"):
+        return params.get(spec[1:-1])
+    value = lookup(body, spec)
+    return value if isinstance(value, str) and value else None
+
+
+def request_body(ex: Exchange) -> Any:
+    body = ex.request_json
+    return None if body is NOT_JSON else body

@@ -1,0 +1,259 @@
+"""Request rule kinds: what status a kind of request must get, and what it may
+change. A `429` is never judged here: it is the rate-limit rules' business,
+and the client retries it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..trace import ABSENT, Exchange, Trace, lookup
+from .context import Cond, Context, holds, record_key, request_body
+from .registry import Params, Verdict, rule_kind
+
+
+class When(Params):
+    """Which requests a check is about. Every clause given must hold."""
+
+    credential: list[str] = ["valid"]
+    status: list[int] | None = None
+    path_prefix: str | None = None
+    header_invalid: dict[str, str] | None = None
+    """Header name → regex of a valid value: the header is sent and does not match."""
+    header_valid: dict[str, str] | None = None
+    body: Cond | None = None
+    known: dict[str, str] | None = None
+    """Body field → `record.field`: the value was seen in that record before."""
+    unknown: dict[str, str] | None = None
+    """Body field → `record.field`: the value was never seen there."""
+    after: str | None = None
+    """`endpoint@status` earlier on the same resource (shared path params)."""
+
+
+def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context) -> bool:
+    if ex.credential not in w.credential or ex.status == 0:
+        return False
+    if ex.status == 429 and 429 not in (w.status or ()):
+        return False
+    if w.status is not None and ex.status not in w.status:
+        return False
+    if w.path_prefix is not None and not ex.path.startswith(w.path_prefix):
+        return False
+    for name, pattern in (w.header_invalid or {}).items():
+        value = ex.request_header(name)
+        if value is None or re.fullmatch(pattern, value):
+            return False
+    for name, pattern in (w.header_valid or {}).items():
+        value = ex.request_header(name)
+        if value is None or not re.fullmatch(pattern, value):
+            return False
+    body = request_body(ex)
+    if w.body is not None and not holds(body, w.body):
+        return False
+    for name, ref in (w.known or {}).items():
+        value = lookup(body, name)
+        if not isinstance(value, str) or value not in _seen_before(ctx, ref, ex.seq):
+            return False
+    for name, ref in (w.unknown or {}).items():
+        value = lookup(body, name)
+        if not isinstance(value, str) or value in ctx.seen_values(ref):
+            return False
+    return w.after is None or _happened_before(ctx, w.after, ex.seq, params)
+
+
+def _seen_before(ctx: Context, ref: str, seq: int) -> set[str]:
+    record, _, field = ref.partition(".")
+    return {v for o in ctx.observations(record) if o.seq < seq
+            for v in [lookup(o.body, field)] if isinstance(v, str)}
+
+
+def _happened_before(ctx: Context, ref: str, seq: int, params: dict[str, str]) -> bool:
+    endpoint, _, status = ref.partition("@")
+    for ex, other in ctx.requests(endpoint):
+        if ex.seq >= seq:
+            break
+        same = all(params.get(k) == v for k, v in other.items() if k in params)
+        if same and (not status or ex.status == int(status)):
+            return True
+    return False
+
+
+class StatusFor(Params):
+    request: str
+    when: When = When()
+    expect: list[int] = Field(min_length=1)
+
+
+@rule_kind("status_for", StatusFor)
+def status_for(trace: Trace, p: StatusFor, ctx: Context, verdict: Verdict) -> None:
+    """Requests selected by `when` get one of the `expect` statuses."""
+    for ex, params in ctx.requests(p.request):
+        if selected(ex, params, p.when, ctx):
+            if ex.status in p.expect:
+                verdict.judged()
+            else:
+                verdict.violate(f"expected {_alts(p.expect)}, got {ex.status}", ex,
+                                fields=("error.code",))
+
+
+def _alts(statuses: list[int]) -> str:
+    return " or ".join(str(s) for s in statuses)
+
+
+class Measure(Params):
+    count: str | None = None
+    """A list field whose length (of items matching `where`) is measured."""
+    where: Cond | None = None
+    fields: list[str] | None = None
+    """Fields compared whole."""
+
+
+class NoSideEffect(Params):
+    request: str
+    when: When = When()
+    observe: str
+    """The record that would show the effect."""
+    key_param: str
+    """The request's path param that names the observed resource."""
+    measure: Measure
+    expect: Literal["not_increased", "unchanged"]
+    commits: list[int] = [200, 201, 202]
+    """Statuses of the same request that legitimately change the measure."""
+
+
+def _measure(body: Any, m: Measure) -> Any:
+    if m.count is not None:
+        items = lookup(body, m.count)
+        if not isinstance(items, list):
+            return ABSENT
+        return sum(1 for item in items if holds(item, m.where))
+    return tuple(repr(lookup(body, f)) for f in m.fields or ())
+
+
+@rule_kind("no_side_effect", NoSideEffect)
+def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict) -> None:
+    """A refused request changed nothing: the observed resource just after it
+    is as just before, allowing for other accepted writes in between."""
+    for ex, params in ctx.requests(p.request):
+        if not selected(ex, params, p.when, ctx) or p.key_param not in params:
+            continue
+        before, after = ctx.around(p.observe, params[p.key_param], ex.seq)
+        if before is None or after is None:
+            continue
+        accepted = sum(1 for other, op in ctx.requests(p.request)
+                       if before.seq < other.seq < after.seq and other is not ex
+                       and other.status in p.commits and other.credential == "valid"
+                       and op.get(p.key_param) == params[p.key_param])
+        old, new = _measure(before.body, p.measure), _measure(after.body, p.measure)
+        if old is ABSENT or new is ABSENT:
+            continue
+        if p.expect == "not_increased":
+            if new > old + accepted:
+                verdict.violate(f"refused with {ex.status} but {p.measure.count} grew from "
+                                f"{old} to {new} ({accepted} accepted write(s) in between)",
+                                before.exchange, ex, after.exchange)
+            else:
+                verdict.judged()
+        elif accepted == 0:
+            if new != old:
+                verdict.violate(f"refused with {ex.status} but {p.measure.fields} changed",
+                                before.exchange, ex, after.exchange,
+                                fields=tuple(p.measure.fields or ()))
+            else:
+                verdict.judged()
+
+
+class StateAfter(Params):
+    request: str
+    status: list[int]
+    record: str
+    key_param: str
+    condition: Cond
+
+
+@rule_kind("state_after", StateAfter)
+def state_after(trace: Trace, p: StateAfter, ctx: Context, verdict: Verdict) -> None:
+    """After a request got one of `status`, the next observation of the
+    resource satisfies `condition`."""
+    for ex, params in ctx.requests(p.request):
+        if ex.status not in p.status or ex.credential != "valid" or p.key_param not in params:
+            continue
+        after = ctx.around(p.record, params[p.key_param], ex.seq)[1]
+        if after is None:
+            continue
+        if holds(after.body, p.condition):
+            verdict.judged()
+        else:
+            verdict.violate(f"after {ex.method} got {ex.status}, {dict(p.condition)} does not "
+                            "hold", ex, after.exchange, fields=tuple(p.condition))
+
+
+class LeavesState(Params):
+    request: str
+    status: list[int]
+    record: str
+    key_param: str
+    field: str
+    leaves: str
+    within: float = Field(gt=0)
+    """Seconds: the dispatcher's tick, or the suite's poll deadline."""
+
+
+@rule_kind("leaves_state_within", LeavesState)
+def leaves_state_within(trace: Trace, p: LeavesState, ctx: Context, verdict: Verdict) -> None:
+    """After a request got `status`, the resource leaves state `leaves` within
+    `within` seconds (judged from polls; polls ending too early prove nothing)."""
+    for ex, params in ctx.requests(p.request):
+        if ex.status not in p.status or ex.credential != "valid" or p.key_param not in params:
+            continue
+        deadline = ex.finished_at + p.within
+        stuck = None
+        for obs in ctx.records(p.record).get(params[p.key_param], []):
+            if obs.seq <= ex.seq:
+                continue
+            if lookup(obs.body, p.field) != p.leaves:
+                verdict.judged()
+                break
+            if obs.exchange.started_at > deadline:
+                stuck = obs
+                break
+        if stuck is not None:
+            verdict.violate(f"still {p.leaves} {stuck.exchange.started_at - ex.finished_at:.0f}"
+                            f" s after a {ex.status} (allowed {p.within:g} s)",
+                            ex, stuck.exchange, fields=(p.field,))
+
+
+class AgreesWith(Params):
+    record: str
+    field: str
+    other_record: str
+    other_field: str
+
+
+@rule_kind("agrees_with", AgreesWith)
+def agrees_with(trace: Trace, p: AgreesWith, ctx: Context, verdict: Verdict) -> None:
+    """`record.field` equals `other_record.other_field` of the same resource
+    whenever the observations of the other just before and just after agree."""
+    for obs in ctx.observations(p.record):
+        before, after = ctx.around(p.other_record, obs.key, obs.seq)
+        if before is None or after is None:
+            continue
+        expected = lookup(before.body, p.other_field)
+        if lookup(after.body, p.other_field) != expected:
+            continue
+        if lookup(obs.body, p.field) == expected:
+            verdict.judged()
+        else:
+            verdict.violate(f"{p.field}={lookup(obs.body, p.field)!r} but the {p.other_record} "
+                            f"shows {expected!r} before and after",
+                            before.exchange, obs.exchange, after.exchange, fields=(p.field,))
+
+
+def duplicates(items: list[str]) -> list[str]:
+    return [item for item, n in Counter(items).items() if n > 1]
+
+
+__all__ = ["When", "duplicates", "record_key", "selected"]

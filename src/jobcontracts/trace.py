@@ -1,0 +1,178 @@
+"""Exchanges and traces: the recorded traffic every oracle judges.
+
+An `Exchange` is one request and its answer (or the transport error that took
+its place), stamped with the clock's times. A `Trace` is the ordered list of a
+run's exchanges. Oracles read traces and nothing else, so the same check runs
+on simulated, live and recorded traffic alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+#: The value `Exchange.json` takes when a body is absent or is not JSON.
+NOT_JSON: Any = type("NotJson", (), {"__repr__": lambda self: "<not JSON>"})()
+
+#: How the request presented its credential, so that auth rules can be judged
+#: from a trace whose secrets were scrubbed.
+CREDENTIALS = ("valid", "missing", "invalid", "none")
+
+
+@dataclass(frozen=True, eq=False)
+class Exchange:
+    """One request/response pair. `status` is 0 when no answer came."""
+
+    seq: int
+    method: str
+    url: str
+    request_headers: Mapping[str, str]
+    request_body: bytes
+    status: int
+    response_headers: Mapping[str, str]
+    response_body: bytes
+    started_at: float
+    finished_at: float
+    origin: str = "api"
+    """`api` for the API under test, `external` for anything else (a presigned URL)."""
+    credential: str = "valid"
+    error: str | None = None
+    """The transport failure (timeout, reset, …) when `status == 0`."""
+    note: str = ""
+    """What the driver meant by it ("idempotency probe", "rate-limit burst")."""
+
+    @cached_property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    @cached_property
+    def query(self) -> str:
+        return urlsplit(self.url).query
+
+    @cached_property
+    def json(self) -> Any:
+        """The response body parsed as JSON, or `NOT_JSON`."""
+        return _parse_json(self.response_body)
+
+    @cached_property
+    def request_json(self) -> Any:
+        return _parse_json(self.request_body)
+
+    def header(self, name: str) -> str | None:
+        return _get_header(self.response_headers, name)
+
+    def request_header(self, name: str) -> str | None:
+        return _get_header(self.request_headers, name)
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def describe(self, fields: tuple[str, ...] = ()) -> str:
+        """One line for a failure message: `#12 GET /v1/x → 200 state='Running'`."""
+        answer = f"{self.status}" if self.status else f"no answer ({self.error})"
+        parts = [f"#{self.seq} {self.method} {self.path} → {answer}"]
+        body = self.json
+        for name in fields:
+            value = lookup(body, name)
+            if value is not ABSENT:
+                parts.append(f"{name}={_short(value)}")
+        if self.status == 429 or (fields and "Retry-After" in fields):
+            parts.append(f"Retry-After={self.header('retry-after')!r}")
+        if self.credential != "valid" and self.origin == "api":
+            parts.append(f"credential={self.credential}")
+        if body is NOT_JSON and self.response_body and self.status:
+            parts.append(f"body={_short(self.response_body[:80])}")
+        return " ".join(parts)
+
+
+def _get_header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw:
+        return NOT_JSON
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return NOT_JSON
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: What `lookup` returns when a dotted path names nothing.
+ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
+
+
+def lookup(body: Any, dotted: str) -> Any:
+    """`lookup({"a": {"b": 1}}, "a.b") == 1`; `ABSENT` when any step is missing."""
+    current = body
+    for part in dotted.split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return ABSENT
+    return current
+
+
+@dataclass
+class Trace:
+    """The exchanges of one run, in the order they were sent."""
+
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(self.exchanges)
+
+    def __len__(self) -> int:
+        return len(self.exchanges)
+
+    def append(self, exchange: Exchange) -> None:
+        self.exchanges.append(exchange)
+
+    def next_seq(self) -> int:
+        return len(self.exchanges) + 1
+
+
+class PathTemplate:
+    """`/v1/interviews/{interview_id}/turns` as a matcher that extracts params."""
+
+    _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+    def __init__(self, template: str) -> None:
+        if not template.startswith("/"):
+            raise ValueError(f"a path template must start with '/': {template!r}")
+        self.template = template
+        pattern = ""
+        last = 0
+        for m in self._PARAM.finditer(template):
+            pattern += re.escape(template[last : m.start()]) + f"(?P<{m.group(1)}>[^/]+)"
+            last = m.end()
+        pattern += re.escape(template[last:])
+        self._regex = re.compile(f"^{pattern}/?$")
+        self.params = tuple(self._PARAM.findall(template))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        m = self._regex.match(path)
+        return m.groupdict() if m else None
+
+    def fill(self, **params: str) -> str:
+        return self._PARAM.sub(lambda m: params[m.group(1)], self.template)
+
+    def __repr__(self) -> str:
+        return f"PathTemplate({self.template!r})"
