@@ -1,0 +1,1 @@
+"""Embedded simulators of the APIs under test, with named faults."""

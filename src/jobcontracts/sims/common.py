@@ -1,0 +1,267 @@
+"""Building blocks shared by the embedded API simulators.
+
+Nothing here reads the wall clock: time comes from a `Clock`, randomness from
+a seeded `random.Random`, so a simulator is deterministic given its seed, its
+clock and the requests it is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import random
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import respx
+from respx.models import Route
+
+from jobcontracts.clock import Clock, iso
+
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "ApiError",
+    "BodyError",
+    "BoundedRouter",
+    "TokenBucket",
+    "UrlSigner",
+    "UuidMint",
+    "bearer_token",
+    "canonical_json",
+    "error_body",
+    "error_response",
+    "iso",
+    "json_response",
+    "looks_like_uuid",
+    "parse_json",
+    "parse_json_object",
+]
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def json_response(
+    status: int,
+    body: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = JSON_CONTENT_TYPE,
+) -> httpx.Response:
+    """A response whose body is `body` as JSON (ASCII-escaped, so any string,
+    even one holding a lone surrogate, encodes) with the given Content-Type."""
+    content = json.dumps(body, ensure_ascii=True).encode("ascii")
+    all_headers = {"Content-Type": content_type}
+    if headers:
+        all_headers.update(headers)
+    return httpx.Response(status, content=content, headers=all_headers)
+
+
+def error_body(code: str, message: str, *, bare: bool = False) -> dict[str, Any]:
+    """The error envelope `{"error": {"code", "message"}}`; `bare` gives the
+    non-conforming `{"detail": message}` some servers send instead."""
+    if bare:
+        return {"detail": message}
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    bare: bool = False,
+) -> httpx.Response:
+    return json_response(status, error_body(code, message, bare=bare), headers=headers)
+
+
+class ApiError(Exception):
+    """Raised by simulator code to answer with a JSON error."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class BodyError(ValueError):
+    """A request body that is not the JSON the endpoint wants."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise BodyError(f"{name} is not valid JSON")
+
+
+def parse_json(content: bytes) -> Any:
+    """Parse a JSON body strictly (no NaN/Infinity); any failure is a `BodyError`."""
+    try:
+        return json.loads(content, parse_constant=_reject_constant)
+    except BodyError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, ...
+        raise BodyError(f"request body is not valid JSON: {exc}") from None
+
+
+def parse_json_object(content: bytes, *, allow_empty: bool = False) -> dict[str, Any]:
+    """Parse a body that must be a JSON object; an empty body is `{}` if allowed."""
+    if not content.strip():
+        if allow_empty:
+            return {}
+        raise BodyError("request body is empty; expected a JSON object")
+    value = parse_json(content)
+    if not isinstance(value, dict):
+        raise BodyError(f"request body must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """A canonical text of a parsed JSON value: equal texts mean equal JSON values
+    (object key order ignored; 1, 1.0 and true kept apart)."""
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        raise BodyError("request body is nested too deeply") from None
+
+
+def bearer_token(request: httpx.Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if there is one."""
+    value = request.headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class UuidMint:
+    """Version-4 UUIDs drawn from a seeded generator: reproducible ids."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+
+    def __call__(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+
+class TokenBucket:
+    """A token bucket per key (e.g. per API key) on a `Clock`.
+
+    `capacity` tokens at most; `refill_per_second` tokens come back each
+    second. `take` spends one token, or says how long until one is there.
+    """
+
+    _EPSILON = 1e-9
+
+    def __init__(self, clock: Clock, capacity: float, refill_per_second: float) -> None:
+        if capacity < 1:
+            raise ValueError(f"bucket capacity must be at least 1, got {capacity}")
+        if refill_per_second <= 0:
+            raise ValueError(f"refill rate must be positive, got {refill_per_second}")
+        self.clock = clock
+        self.capacity = float(capacity)
+        self.refill_per_second = float(refill_per_second)
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def tokens(self, key: str, now: float | None = None) -> float:
+        now = self.clock.now() if now is None else now
+        tokens, last = self._state.get(key, (self.capacity, now))
+        return min(self.capacity, tokens + max(0.0, now - last) * self.refill_per_second)
+
+    def take(self, key: str, now: float | None = None) -> float | None:
+        """Spend a token: `None` when served, else the seconds until a token is back
+        (the bucket is then left exactly as it was)."""
+        now = self.clock.now() if now is None else now
+        tokens = self.tokens(key, now)
+        if tokens >= 1.0 - self._EPSILON:
+            self._state[key] = (max(0.0, tokens - 1.0), now)
+            return None
+        return (1.0 - tokens) / self.refill_per_second
+
+    @staticmethod
+    def retry_after(wait: float, cap: int = 3600) -> int:
+        """Whole seconds for a `Retry-After` header: rounded up, at least 1, at
+        most `cap` (a client may then be refused again, and wait again)."""
+        return min(cap, max(1, math.ceil(wait - 1e-9)))
+
+
+class UrlSigner:
+    """Short-lived signed URLs in the style of a blob store's SAS token:
+    `?se=<expiry unix>&sp=r&sig=<hmac-sha256 hex of path and se>`."""
+
+    def __init__(self, secret: bytes, ttl_seconds: float = 600.0) -> None:
+        self._secret = secret
+        self.ttl_seconds = ttl_seconds
+
+    def signature(self, path: str, expires: int, permissions: str = "r") -> str:
+        message = f"{path}\n{expires}\n{permissions}".encode("utf-8", "replace")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def query(self, path: str, now: float) -> str:
+        expires = int(now + self.ttl_seconds)
+        return f"se={expires}&sp=r&sig={self.signature(path, expires)}"
+
+    def check(self, path: str, params: httpx.QueryParams, now: float) -> str | None:
+        """`None` for a valid, unexpired signature; otherwise why it is refused."""
+        se, sp, sig = params.get("se"), params.get("sp"), params.get("sig")
+        if se is None or sp is None or sig is None:
+            return "the URL is not signed (se, sp and sig are required)"
+        if not se.isascii() or not se.isdigit() or len(se) > 12:
+            return "se is not a unix time"
+        expected = self.signature(path, int(se), sp)
+        given = sig.encode("utf-8", "replace")
+        if sp != "r" or not hmac.compare_digest(expected.encode("ascii"), given):
+            return "signature mismatch"
+        if int(se) < now:
+            return f"the signed URL expired at {iso(int(se))}"
+        return None
+
+
+def looks_like_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class BoundedRouter(respx.Router):
+    """A respx router whose call history stays bounded (a served simulator may
+    see millions of requests): past `max_calls`, the older half is dropped."""
+
+    def __init__(self, max_calls: int = 2000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_calls = max_calls
+
+    def record(
+        self,
+        request: httpx.Request,
+        *,
+        response: httpx.Response | None = None,
+        route: Route | None = None,
+    ) -> None:
+        super().record(request, response=response, route=route)
+        for calls in (self.calls, route.calls if route is not None else None):
+            if calls is not None and len(calls) > self.max_calls:
+                del calls[: len(calls) - self.max_calls // 2]
