@@ -1,0 +1,1 @@
+"""Drivers: what traffic to make, per API; they assert nothing."""

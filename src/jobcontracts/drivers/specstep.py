@@ -1,0 +1,175 @@
+"""SpecStep traffic, as the document's own sample makes it.
+
+The driver says *what* to send and waits as the document waits (3 s between
+turn polls, 15 s between generation polls, on the run's clock); it asserts
+nothing. Where an answer leaves it unable to go on, it raises
+`ScenarioError`; the oracles then say which rule the answer broke.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..client import Client
+from ..contract import Contract
+from ..session import ScenarioError
+from ..trace import Exchange
+
+TERMINAL = frozenset({"Complete", "Failed", "Cancelled"})
+PAUSED = "PausedAwaitingClarification"
+
+
+def body_of(ex: Exchange, *statuses: int) -> dict[str, Any]:
+    """The JSON object of an answer with one of `statuses`, or ScenarioError."""
+    body = ex.json
+    if ex.status not in statuses or not isinstance(body, dict):
+        got = f"{ex.status}" if ex.status else f"no answer ({ex.error})"
+        raise ScenarioError(f"{ex.method} {ex.path} got {got}; the scenario needs "
+                            f"{' or '.join(map(str, statuses))} with a JSON object")
+    return body
+
+
+class SpecStepDriver:
+    def __init__(self, client: Client, contract: Contract) -> None:
+        self.client = client
+        settings = contract.settings
+        self.poll_interval = float(settings.get("poll_interval_seconds", 15))
+        self.turn_poll_interval = float(settings.get("turn_poll_interval_seconds", 3))
+        self.retryable = set(settings.get("retryable_turn_errors", ["INTERVIEW_TURN_TIMEOUT"]))
+        self.deadline = float(settings.get("deadline_seconds", 2700))
+
+    # ---- interviews and turns -------------------------------------------------
+    def create_interview(self) -> str:
+        ex = self.client.request("POST", "/v1/interviews", note="create interview")
+        interview_id = body_of(ex, 201, 200).get("id")
+        if not isinstance(interview_id, str):
+            raise ScenarioError(f"POST /v1/interviews (#{ex.seq}) returned no id")
+        return interview_id
+
+    def get_interview(self, interview_id: str, note: str = "") -> Exchange:
+        return self.client.request("GET", f"/v1/interviews/{interview_id}", note=note)
+
+    def post_turn(self, interview_id: str, message: Any, *, key: str | None = None,
+                  credential: str = "valid", raw: bytes | None = None, note: str = "") -> Exchange:
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        path = f"/v1/interviews/{interview_id}/turns"
+        if raw is not None:
+            return self.client.request("POST", path, content=raw, credential=credential,
+                                       headers={**headers, "Content-Type": "application/json"},
+                                       note=note)
+        return self.client.request("POST", path, json={"message": message}, headers=headers,
+                                   credential=credential, note=note)
+
+    def poll_turn(self, job_id: str) -> dict[str, Any]:
+        """Poll a turn job until it is completed or failed."""
+        start = self.client.clock.now()
+        while True:
+            body = body_of(self.client.request("GET", f"/v1/interviews/turns/{job_id}"), 200)
+            if body.get("status") in ("completed", "failed"):
+                return body
+            if self.client.clock.now() - start > self.deadline:
+                raise ScenarioError(f"turn job {job_id} still {body.get('status')!r} after "
+                                    f"{self.deadline:g} s")
+            self.client.clock.sleep(self.turn_poll_interval)
+
+    def submit_turn(self, interview_id: str, message: str, *, key: str | None = None,
+                    attempts: int = 6) -> dict[str, Any]:
+        """Submit one turn and wait for it, resubmitting (with a fresh key) when it
+        fails retryably, as the document says. Returns the completed snapshot."""
+        for attempt in range(attempts):
+            this_key = None if key is None else f"{key}.{attempt}" if attempt else key
+            ex = self.post_turn(interview_id, message, key=this_key)
+            submitted = body_of(ex, 202, 200)
+            job_id = submitted.get("job_id")
+            if not job_id:
+                snapshot = submitted.get("snapshot")
+                if not isinstance(snapshot, dict):
+                    raise ScenarioError(f"#{ex.seq}: a replay without a snapshot")
+                return snapshot
+            job = self.poll_turn(str(job_id))
+            if job.get("status") == "completed" and isinstance(job.get("snapshot"), dict):
+                snapshot: dict[str, Any] = job["snapshot"]
+                return snapshot
+            if job.get("error_code") not in self.retryable and not job.get("is_retryable"):
+                raise ScenarioError(f"turn job {job_id} failed: {job.get('error_code')!r}")
+        raise ScenarioError(f"a turn failed retryably {attempts} times in a row")
+
+    def complete(self, interview_id: str) -> Exchange:
+        return self.client.request("POST", f"/v1/interviews/{interview_id}/complete",
+                                   note="complete interview")
+
+    def intake(self, message: str = "I want to build a customer-feedback portal.") -> str:
+        """An interview with one turn, completed: its intake id."""
+        interview_id = self.create_interview()
+        self.submit_turn(interview_id, message)
+        body_of(self.complete(interview_id), 200)
+        final = body_of(self.get_interview(interview_id), 200)
+        intake = final.get("intake_artifact_id")
+        if not isinstance(intake, str):
+            raise ScenarioError(f"interview {interview_id} completed without an intake id")
+        return intake
+
+    # ---- generations ------------------------------------------------------------
+    def start_generation(self, intake_id: Any, review_profile: Any = "Fast", *,
+                         omit_profile: bool = False, note: str = "") -> Exchange:
+        body: dict[str, Any] = {"intake_id": intake_id}
+        if not omit_profile:
+            body["review_profile"] = review_profile
+        return self.client.request("POST", "/v1/generations", json=body, note=note)
+
+    def generation(self, generation_id: str) -> dict[str, Any]:
+        return body_of(self.client.request("GET", f"/v1/generations/{generation_id}"), 200)
+
+    def clarifications(self, generation_id: str) -> dict[str, Any]:
+        return body_of(self.client.request(
+            "GET", f"/v1/generations/{generation_id}/clarifications"), 200)
+
+    def answer(self, generation_id: str, answers: Any, note: str = "") -> Exchange:
+        return self.client.request(
+            "POST", f"/v1/generations/{generation_id}/clarifications/answers",
+            json={"answers": answers}, note=note)
+
+    def poll_generation(self, generation_id: str,
+                        until: Callable[[Mapping[str, Any]], bool] = lambda g: g.get(
+                            "state") in TERMINAL,
+                        on_paused: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Poll every `poll_interval` s until `until(record)`; on a pause, call
+        `on_paused` (default: answer every question with its proposed default)."""
+        start = self.client.clock.now()
+        while True:
+            record = self.generation(generation_id)
+            if until(record):
+                return record
+            state = record.get("state")
+            if state in TERMINAL:
+                raise ScenarioError(f"generation {generation_id} ended {state!r}")
+            if state == PAUSED:
+                (on_paused or self.answer_all)(generation_id)
+            if self.client.clock.now() - start > self.deadline:
+                raise ScenarioError(f"generation {generation_id} still {state!r} after "
+                                    f"{self.deadline:g} s")
+            self.client.clock.sleep(self.poll_interval)
+
+    def answer_all(self, generation_id: str) -> Exchange | None:
+        """The document's `answer_clarifications()`: every pending question, verbatim."""
+        pending = self.clarifications(generation_id).get("clarifications")
+        if not isinstance(pending, list) or not pending:
+            return None
+        answers = [{"question": c.get("question"),
+                    "answer": c.get("proposedDefault") or "Use your best judgment for v1."}
+                   for c in pending if isinstance(c, dict)]
+        return self.answer(generation_id, answers, note="answer every pending question")
+
+    def download_package(self, package_id: str) -> tuple[Exchange, Exchange | None]:
+        """The 302 and, when it has a Location, the keyless fetch of it."""
+        redirect = self.client.request("GET", f"/v1/packages/{package_id}/zip",
+                                       note="package redirect")
+        location = redirect.header("location")
+        fetch = self.client.fetch(location, note="package download") if location else None
+        return redirect, fetch
+
+
+def new_key() -> str:
+    return f"jc-{uuid.uuid4()}"

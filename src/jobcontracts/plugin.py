@@ -1,0 +1,195 @@
+"""The pytest plugin: options, targets, the per-API fixtures, judging, the report.
+
+A test asks for an API by fixture name (`specstep`) and drives traffic; when
+the test body returns (or the server's answer stopped it), the plugin judges
+the trace with every rule of that API's contract and fails the test with the
+violations, each naming its rule id, the exchanges, and how to reproduce.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from .apis import API_NAMES, api_support
+from .contract import Contract
+from .loader import load_contract
+from .report import Ledger
+from .session import ApiRun, ContractFailure, ScenarioError, Target
+
+LEDGER = pytest.StashKey[Ledger]()
+CONTRACTS = pytest.StashKey[dict[str, Contract]]()
+SEED_ENV = "JOBCONTRACTS_SEED"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("jobcontracts", "contract tests for asynchronous job APIs")
+    group.addoption("--api", action="append", default=[], choices=API_NAMES,
+                    help="run only this API's contract tests (repeatable)")
+    group.addoption("--sim-fault", default=None, metavar="NAME",
+                    help="run against the embedded simulator with this named fault")
+    group.addoption("--contract-report", default=None, metavar="PATH",
+                    help="write every rule's status (verified/violated/not_reached) as JSON")
+    group.addoption("--contracts-dir", default=None, metavar="DIR",
+                    help="where the contract YAML files are (default: <rootdir>/contracts)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "api(name): a contract test of the named API")
+    seed = config.getoption("hypothesis_seed", None) or os.environ.get(SEED_ENV)
+    if seed is None:
+        seed = str(random.randrange(10**6))
+        config.option.hypothesis_seed = seed
+    os.environ[SEED_ENV] = str(seed)
+    config.option.hypothesis_seed = str(seed)
+    settings.register_profile(
+        "jobcontracts", database=None, deadline=None, max_examples=25, print_blob=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    settings.register_profile("jobcontracts-live", parent=settings.get_profile("jobcontracts"),
+                              max_examples=5)
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile("jobcontracts")
+    config.stash[LEDGER] = Ledger()
+    config.stash[CONTRACTS] = {}
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistMerge(config), "jobcontracts-xdist")
+
+
+class _XdistMerge:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        wire = getattr(node, "workeroutput", {}).get("jobcontracts")
+        if wire:
+            ledger = self.config.stash[LEDGER]
+            for api in wire["apis"]:
+                ledger.register(contract_for(self.config, api))
+            ledger.merge_wire(wire["rules"])
+
+
+def contract_for(config: pytest.Config, api: str) -> Contract:
+    contracts = config.stash[CONTRACTS]
+    if api not in contracts:
+        base = config.getoption("contracts_dir") or config.rootpath / "contracts"
+        contracts[api] = load_contract(Path(base) / f"{api}.yaml")
+        config.stash[LEDGER].register(contracts[api])
+    return contracts[api]
+
+
+def target_for(config: pytest.Config, contract: Contract) -> Target:
+    fault = config.getoption("sim_fault")
+    support = api_support(contract.api)
+    if fault and fault not in support.faults:
+        raise pytest.UsageError(f"--sim-fault {fault!r} is not a fault of the {contract.api} "
+                                f"simulator; known: {', '.join(sorted(support.faults))}")
+    return Target(contract.api, "simulator", support.base_url, support.api_key, fault)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [f"jobcontracts: seed {os.environ[SEED_ENV]} (reproduce with "
+             f"--hypothesis-seed={os.environ[SEED_ENV]})"]
+    for api in config.getoption("api") or API_NAMES:
+        lines.append("jobcontracts target " + target_for(config, contract_for(config, api))
+                     .describe())
+    return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = set(config.getoption("api"))
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("api")
+        (keep if marker and marker.args[0] in wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
+    config = request.config
+    contract = contract_for(config, api)
+    target = target_for(config, contract)
+    support = api_support(api)
+    seed = os.environ[SEED_ENV]
+    reproduce = f"pytest '{request.node.nodeid}' --hypothesis-seed={seed}"
+    if target.fault:
+        reproduce += f" --sim-fault {target.fault}"
+    run = ApiRun(contract, target, seed=int(seed) if seed.isdigit() else hash(seed),
+                 reproduce=reproduce, record=config.stash[LEDGER].record,
+                 driver_factory=support.driver, simulator_factory=support.simulator)
+    runs = request.node.stash.setdefault(RUNS, [])
+    runs.append(run)
+    try:
+        yield run
+    finally:
+        run.close()
+
+
+RUNS = pytest.StashKey[list[ApiRun]]()
+
+
+@pytest.fixture
+def specstep(request: pytest.FixtureRequest) -> Iterator[ApiRun]:
+    """A SpecStep connection (simulator or live) whose traffic the contract judges."""
+    yield from make_run(request, "specstep")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """Judge each API run's last trace once the test body is done."""
+    try:
+        result = yield
+    except ContractFailure:
+        raise
+    except ScenarioError as exc:
+        _judge_runs(pyfuncitem, cause=exc)
+        raise
+    except Exception as exc:
+        _judge_runs(pyfuncitem, cause=exc)
+        raise
+    _judge_runs(pyfuncitem, cause=None)
+    return result
+
+
+def _judge_runs(item: pytest.Function, cause: BaseException | None) -> None:
+    for run in item.stash.get(RUNS, []):
+        if run.pending:
+            run.check(cause=cause)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    ledger = config.stash[LEDGER]
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["jobcontracts"] = {"apis": list(ledger.apis), "rules": ledger.to_wire()}
+        return
+    path = config.getoption("contract_report")
+    if path:
+        ledger.write(Path(path))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    ledger = config.stash[LEDGER]
+    if getattr(config, "workeroutput", None) is not None or not ledger.rules:
+        return
+    counts = ledger.counts()
+    terminalreporter.section("jobcontracts")
+    terminalreporter.write_line(
+        f"rules: {counts['verified']} verified, {counts['violated']} violated, "
+        f"{counts['not_reached']} not reached")
+    for entry in ledger.report()["rules"]:
+        if entry["status"] != "verified":
+            terminalreporter.write_line(f"  {entry['status']:<11} {entry['id']}: "
+                                        f"{entry['detail']}")

@@ -1,0 +1,131 @@
+"""One test's connection to one API: target, clock, client, trace, driver.
+
+Against the embedded simulator each `example()` gets a fresh simulator on a
+fresh virtual clock, so hypothesis examples are independent and shrink
+cleanly; against a live server they share the server and get a fresh trace.
+Every trace is judged by every rule of the contract when it closes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .client import Budget, Client
+from .clock import Clock, RealClock, VirtualClock
+from .contract import Contract
+from .oracles import Violation, judge_trace
+from .oracles.judge import RuleOutcome
+from .trace import Trace
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an API's traffic goes: the embedded simulator or a live URL."""
+
+    api: str
+    kind: str  # "simulator" | "live"
+    base_url: str
+    api_key: str
+    fault: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "live":
+            return f"{self.api}: live server {self.base_url}"
+        fault = f" with fault {self.fault!r}" if self.fault else " (conforming)"
+        return f"{self.api}: embedded simulator{fault}"
+
+
+class ContractFailure(AssertionError):
+    """Raised when a trace breaks rules; its message is the bug report."""
+
+    def __init__(self, violations: list[Violation], reproduce: str) -> None:
+        self.violations = violations
+        shown = violations[:5]
+        text = "\n".join(v.render() for v in shown)
+        if len(violations) > len(shown):
+            text += f"\n… and {len(violations) - len(shown)} more violation(s)"
+        super().__init__(f"{text}\n  reproduce: {reproduce}")
+
+
+class ScenarioError(Exception):
+    """The server's answer left a scenario unable to go on (judged like a violation)."""
+
+
+Recorder = Callable[[dict[str, RuleOutcome]], None]
+
+
+class ApiRun:
+    def __init__(self, contract: Contract, target: Target, *, seed: int, reproduce: str,
+                 record: Recorder, driver_factory: Callable[[Client, Contract], Any],
+                 simulator_factory: Callable[..., Any] | None = None,
+                 budget: Budget | None = None) -> None:
+        self.contract, self.target, self.seed = contract, target, seed
+        self.reproduce, self._record = reproduce, record
+        self._driver_factory, self._simulator_factory = driver_factory, simulator_factory
+        self.budget = budget or Budget()
+        self._examples = 0
+        self.trace = Trace()
+        self.clock: Clock = RealClock()
+        self.simulator: Any = None
+        self._open()
+
+    def _open(self) -> None:
+        self.trace = Trace()
+        self._judged_upto = 0
+        transport: httpx.BaseTransport | None = None
+        if self.target.kind == "simulator":
+            assert self._simulator_factory is not None
+            self.clock = VirtualClock()
+            faults = {self.target.fault} if self.target.fault else set()
+            # The same for every example of a test, so hypothesis replays are exact.
+            seed = random.Random(f"{self.seed}:{self.reproduce}").randrange(2**32)
+            self.simulator = self._simulator_factory(clock=self.clock, seed=seed, faults=faults)
+            transport = httpx.MockTransport(self.simulator.handle)
+        self.client = Client(base_url=self.target.base_url, api_key=self.target.api_key,
+                             clock=self.clock, trace=self.trace, transport=transport,
+                             auth_header=self.contract.target.auth_header,
+                             auth_scheme=self.contract.target.auth_scheme,
+                             max_429_tries=int(self.contract.settings.get(
+                                 "rate_limit_max_tries", 5)),
+                             budget=self.budget)
+        self.driver = self._driver_factory(self.client, self.contract)
+
+    @property
+    def pending(self) -> bool:
+        """Is there traffic that no judgement has seen yet?"""
+        return len(self.trace) > self._judged_upto
+
+    def judge(self) -> list[Violation]:
+        """Judge the current trace, record the outcome, and return its violations."""
+        self._judged_upto = len(self.trace)
+        outcomes = judge_trace(self.contract, self.trace)
+        self._record(outcomes)
+        return [v for o in outcomes.values() for v in o.violations]
+
+    def check(self, cause: BaseException | None = None) -> None:
+        """Judge the current trace and raise `ContractFailure` on any violation."""
+        violations = self.judge()
+        if violations:
+            raise ContractFailure(violations, self.reproduce) from cause
+
+    @contextmanager
+    def example(self) -> Iterator[ApiRun]:
+        """A fresh trace (and simulator) for one hypothesis example, judged at exit."""
+        self._examples += 1
+        self.client.close()
+        self._open()
+        try:
+            yield self
+        except ScenarioError as exc:
+            self.check(cause=exc)
+            raise
+        self.check()
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,35 @@
+"""SS-AUTH-1: every /v1/* endpoint refuses a missing or wrong key, and does nothing."""
+
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.api("specstep")
+
+SOME_ID = str(uuid.UUID(int=1))
+CALLS = [
+    ("GET", "/v1/me", None),
+    ("POST", "/v1/interviews", None),
+    ("GET", "/v1/interviews/{interview}", None),
+    ("POST", "/v1/interviews/{interview}/turns", {"message": "hi"}),
+    ("GET", f"/v1/interviews/turns/{SOME_ID}", None),
+    ("POST", "/v1/interviews/{interview}/complete", None),
+    ("POST", "/v1/generations", {"intake_id": SOME_ID, "review_profile": "Fast"}),
+    ("GET", f"/v1/generations/{SOME_ID}", None),
+    ("GET", f"/v1/generations/{SOME_ID}/clarifications", None),
+    ("POST", f"/v1/generations/{SOME_ID}/clarifications/answers", {"answers": []}),
+    ("GET", f"/v1/packages/{SOME_ID}/zip", None),
+]
+
+
+@pytest.mark.parametrize("credential", ["missing", "invalid"])
+@pytest.mark.parametrize(("method", "path", "body"), CALLS,
+                         ids=[f"{m} {p}" for m, p, _ in CALLS])
+def test_keyless_requests_are_refused(specstep, credential, method, path, body):
+    d = specstep.driver
+    interview_id = d.create_interview()
+    d.get_interview(interview_id)
+    kwargs = {} if body is None else {"json": body}
+    specstep.client.request(method, path.format(interview=interview_id),
+                            credential=credential, note=f"{credential} key", **kwargs)
+    d.get_interview(interview_id)

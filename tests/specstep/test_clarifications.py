@@ -1,0 +1,48 @@
+"""All-or-nothing clarification batches: SS-CLAR-1..3."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jobcontracts.drivers.specstep import PAUSED, body_of
+from jobcontracts.strategies import exact_batches, inexact_batches
+
+pytestmark = pytest.mark.api("specstep")
+
+
+def paused_generation(d):
+    generation_id = body_of(d.start_generation(d.intake(), "Fast"), 202)["id"]
+    d.poll_generation(generation_id, until=lambda g: g.get("state") == PAUSED)
+    return generation_id
+
+
+def pending_questions(d, generation_id):
+    items = d.clarifications(generation_id).get("clarifications") or []
+    return [c["question"] for c in items if isinstance(c, dict) and "question" in c]
+
+
+@given(data=st.data())
+def test_inexact_batches_are_refused_whole(specstep, data):
+    with specstep.example() as run:
+        d = run.driver
+        generation_id = paused_generation(d)
+        questions = pending_questions(d, generation_id)
+        if not questions:
+            return  # SS-CLAR-1 judges an empty list while paused
+        how, batch = data.draw(inexact_batches(questions), label="batch")
+        d.answer(generation_id, batch, note=f"inexact batch ({how})")
+        d.clarifications(generation_id)
+        d.generation(generation_id)
+
+
+@given(data=st.data())
+def test_exact_batches_in_any_order_resume(specstep, data):
+    with specstep.example() as run:
+        d = run.driver
+        generation_id = paused_generation(d)
+        questions = pending_questions(d, generation_id)
+        if not questions:
+            return
+        d.answer(generation_id, data.draw(exact_batches(questions), label="batch"))
+        d.poll_generation(generation_id, until=lambda g: g.get("state") != PAUSED)
+        d.clarifications(generation_id)

@@ -1,0 +1,65 @@
+"""Generations: SS-GEN-*, every SS-PROJ-* over a full run, SS-PKG-1, SS-CLAR-4."""
+
+import uuid
+
+import pytest
+from hypothesis import given
+
+from jobcontracts.drivers.specstep import PAUSED, TERMINAL, body_of
+from jobcontracts.strategies import invalid_review_profiles, valid_review_profiles
+
+pytestmark = pytest.mark.api("specstep")
+
+
+@given(profile=valid_review_profiles())
+def test_documented_review_profiles_are_accepted(specstep, profile):
+    with specstep.example() as run:
+        d = run.driver
+        created = d.start_generation(d.intake(), profile)
+        if created.status == 202:
+            d.generation(body_of(created, 202)["id"])
+
+
+@given(profile=invalid_review_profiles())
+def test_other_review_profiles_are_refused(specstep, profile):
+    with specstep.example() as run:
+        d = run.driver
+        d.start_generation(d.intake(), profile, note="invalid review_profile")
+
+
+def test_unknown_intake_is_not_found(specstep):
+    d = specstep.driver
+    d.intake()
+    d.start_generation(str(uuid.uuid4()), "Standard", note="unknown intake")
+
+
+def test_full_generation(specstep):
+    """Interview to package, polling as the document does, with the
+    clarification list read on every tick and answers probed while running."""
+    d = specstep.driver
+    created = body_of(d.start_generation(d.intake(), "Fast"), 202)
+    generation_id = created["id"]
+    probed_running = False
+    while True:
+        record = d.generation(generation_id)
+        state = record.get("state")
+        d.clarifications(generation_id)
+        d.generation(generation_id)
+        if state == "Running" and not probed_running:
+            d.answer(generation_id, [{"question": "Is this paused?", "answer": "no"}],
+                     note="answers while running")
+            d.clarifications(generation_id)
+            probed_running = True
+        if state == PAUSED:
+            d.answer_all(generation_id)
+        if state in TERMINAL:
+            break
+        d.client.clock.sleep(d.poll_interval)
+    d.client.clock.sleep(120)
+    final = d.generation(generation_id)
+    d.clarifications(generation_id)
+    d.answer(generation_id, [{"question": "Anything else?", "answer": "no"}],
+             note="answers after the end")
+    d.clarifications(generation_id)
+    if final.get("package_id"):
+        d.download_package(final["package_id"])

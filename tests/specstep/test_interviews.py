@@ -1,0 +1,51 @@
+"""Interviews and turn jobs: SS-TURN-*, SS-INT-*, and any Unicode message."""
+
+import pytest
+from hypothesis import example, given
+
+from jobcontracts.drivers.specstep import body_of
+from jobcontracts.strategies import turn_messages
+
+pytestmark = pytest.mark.api("specstep")
+
+
+def test_interview_lifecycle(specstep):
+    """The document's flow, with re-polls of finished jobs and a double complete."""
+    d = specstep.driver
+    interview_id = d.create_interview()
+    d.get_interview(interview_id)
+    jobs = []
+    for message in ["I want to build a customer-feedback portal.",
+                    "Customers log in with their email.", "Admins export CSV reports."]:
+        for _attempt in range(6):
+            job_id = body_of(d.post_turn(interview_id, message), 202)["job_id"]
+            jobs.append(job_id)
+            if d.poll_turn(job_id)["status"] == "completed":
+                break
+        d.get_interview(interview_id)
+    d.client.clock.sleep(60)
+    for job_id in jobs:  # terminal jobs stay as they were
+        d.poll_turn(job_id)
+    d.complete(interview_id)
+    d.get_interview(interview_id)
+    d.complete(interview_id)
+    d.get_interview(interview_id)
+    d.post_turn(interview_id, "One more thing after completing.")
+    d.get_interview(interview_id)
+
+
+@given(message=turn_messages())
+@example(message="")
+@example(message="Emoji and astral plane: 🎉 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𠜎")
+@example(message="RTL \u202e and zero width \u200b and NUL \x00")
+def test_any_message_is_committed_or_refused_cleanly(specstep, message):
+    """Any Unicode message: never a 5xx, always JSON; an accepted one runs as a job."""
+    with specstep.example() as run:
+        d = run.driver
+        interview_id = d.create_interview()
+        d.get_interview(interview_id)
+        posted = d.post_turn(interview_id, message)
+        d.get_interview(interview_id)
+        if posted.status == 202 and isinstance(posted.json, dict) and posted.json.get("job_id"):
+            d.poll_turn(posted.json["job_id"])
+            d.get_interview(interview_id)
