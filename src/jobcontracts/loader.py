@@ -50,17 +50,33 @@ def load_contract(path: str | Path) -> Contract:
 
 
 def _compose(file: Path, source: str) -> tuple[Any, dict[Loc, int]]:
+    source_lines = source.splitlines()
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ContractError(file, line, f"not valid YAML: {problem}") from None
+        context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and opened:
+            problem += f" ({context} at line {opened.line + 1})"
+            if line is not None and line > len(source_lines):
+                line = opened.line + 1  # the end of the file: point at what was left open
+        snippet = source_lines[line - 1].strip() if line and line <= len(source_lines) else ""
+        raise ContractError(file, line, f"not valid YAML: {problem}", snippet) from None
     if node is None:
         raise ContractError(file, 1, "the contract file is empty")
     lines: dict[Loc, int] = {}
-    return _construct(node, (), lines), lines
+    try:
+        return _construct(node, (), lines), lines
+    except _DuplicateKey as dup:
+        raise ContractError(file, dup.line, f"duplicate key {dup.key!r}",
+                            source_lines[dup.line - 1].strip()) from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        self.key, self.line = key, line
 
 
 def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
@@ -69,6 +85,8 @@ def _construct(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = _construct(key_node, (*loc, "<key>"), {})
+            if key in out:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
             out[key] = _construct(value_node, (*loc, key), lines)
             lines[(*loc, key)] = key_node.start_mark.line + 1
         return out
@@ -130,13 +148,19 @@ def _check_references(contract: Contract, locate: _Locator) -> None:
                 raise locate.at((*loc, *ref_loc), problem)
 
 
+#: Params that name an endpoint or a record without saying so in their name.
+_REFERS_TO = {"request": "endpoint", "exempt": "endpoint", "observe": "record",
+              "pending": "record"}
+
+
 def _dangling(params: BaseModel, contract: Contract) -> Iterator[tuple[Loc, str]]:
     """Names in params that the contract does not define (endpoint, record, machine)."""
     tables = {"endpoint": contract.endpoints, "record": contract.records,
               "machine": contract.machines}
     for field_name, value in params:
         for table_name, table in tables.items():
-            if field_name == table_name or field_name.endswith(f"_{table_name}"):
+            if (field_name == table_name or field_name.endswith(f"_{table_name}")
+                    or _REFERS_TO.get(field_name) == table_name):
                 for ref in value if isinstance(value, list) else [value]:
                     if isinstance(ref, str) and ref != "*" and ref.partition("@")[0] not in table:
                         yield (field_name,), f"unknown {table_name} {ref!r}"

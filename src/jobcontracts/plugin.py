@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from .apis import API_NAMES, api_support
 from .contract import Contract
@@ -54,6 +54,11 @@ def pytest_configure(config: pytest.Config) -> None:
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     settings.register_profile("jobcontracts-live", parent=settings.get_profile("jobcontracts"),
                               max_examples=5)
+    # Fault-detection selftests: the explicit examples and deterministic
+    # scenarios catch every fault; shrinking a known fault only costs time.
+    settings.register_profile("jobcontracts-selftest",
+                              parent=settings.get_profile("jobcontracts"), max_examples=10,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate])
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("jobcontracts")
     config.stash[LEDGER] = Ledger()

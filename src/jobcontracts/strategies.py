@@ -84,11 +84,29 @@ TEXT_CHANGES = {"case": _case_changed, "spacing": _spacing_changed,
                 "punctuation": _punctuation_changed, "normalisation": _normalisation_changed}
 
 
+INEXACT = ["subset", "superset", "duplicate", *TEXT_CHANGES]
+
+
+def inexact_batch(questions: list[str], how: str) -> list[dict[str, str]]:
+    """One deterministic inexact batch of each kind, for probes that must reach them all."""
+    answers = [{"question": q, "answer": "Use your best judgment."} for q in questions]
+    if how == "subset":
+        return answers[1:]
+    if how == "superset":
+        return [*answers, {"question": "Which colour should the logo be?", "answer": "Blue"}]
+    if how == "duplicate":
+        return [*answers, dict(answers[0])]
+    changed = TEXT_CHANGES[how](questions[0])
+    if changed is None or changed == questions[0]:
+        changed = questions[0] + " "
+    return [{"question": changed, "answer": answers[0]["answer"]}, *answers[1:]]
+
+
 @st.composite
 def inexact_batches(draw: st.DrawFn, questions: list[str]) -> tuple[str, list[dict[str, str]]]:
     """A batch that is *not* exactly the pending questions, and what is wrong with it."""
     answers = [{"question": q, "answer": draw(st.text(max_size=40))} for q in questions]
-    how = draw(st.sampled_from(["subset", "superset", "duplicate", *TEXT_CHANGES]))
+    how = draw(st.sampled_from(INEXACT))
     if how == "subset":
         keep = draw(st.lists(st.sampled_from(range(len(answers))), unique=True,
                              max_size=len(answers) - 1))

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jobcontracts.drivers.specstep import PAUSED, body_of
-from jobcontracts.strategies import exact_batches, inexact_batches
+from jobcontracts.strategies import INEXACT, exact_batches, inexact_batch, inexact_batches
 
 pytestmark = pytest.mark.api("specstep")
 
@@ -19,6 +19,22 @@ def paused_generation(d):
 def pending_questions(d, generation_id):
     items = d.clarifications(generation_id).get("clarifications") or []
     return [c["question"] for c in items if isinstance(c, dict) and "question" in c]
+
+
+def test_every_kind_of_inexact_batch_is_refused_whole(specstep):
+    """One paused generation, every kind of inexact batch in turn (a refused
+    batch leaves the pause as it was), then the exact one."""
+    d = specstep.driver
+    generation_id = paused_generation(d)
+    questions = pending_questions(d, generation_id)
+    if not questions:
+        return  # SS-CLAR-1 judges an empty list while paused
+    for how in INEXACT:
+        d.answer(generation_id, inexact_batch(questions, how), note=f"inexact batch ({how})")
+        d.clarifications(generation_id)
+        d.generation(generation_id)
+    d.answer_all(generation_id)
+    d.poll_generation(generation_id, until=lambda g: g.get("state") != PAUSED)
 
 
 @given(data=st.data())

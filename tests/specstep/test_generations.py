@@ -5,7 +5,7 @@ import uuid
 import pytest
 from hypothesis import given
 
-from jobcontracts.drivers.specstep import PAUSED, TERMINAL, body_of
+from jobcontracts.drivers.specstep import body_of
 from jobcontracts.strategies import invalid_review_profiles, valid_review_profiles
 
 pytestmark = pytest.mark.api("specstep")
@@ -37,29 +37,25 @@ def test_full_generation(specstep):
     """Interview to package, polling as the document does, with the
     clarification list read on every tick and answers probed while running."""
     d = specstep.driver
-    created = body_of(d.start_generation(d.intake(), "Fast"), 202)
-    generation_id = created["id"]
-    probed_running = False
-    while True:
-        record = d.generation(generation_id)
-        state = record.get("state")
+    generation_id = body_of(d.start_generation(d.intake(), "Fast"), 202)["id"]
+    probed = []
+
+    def every_tick(record):
         d.clarifications(generation_id)
         d.generation(generation_id)
-        if state == "Running" and not probed_running:
+        if record.get("state") == "Running" and not probed:
             d.answer(generation_id, [{"question": "Is this paused?", "answer": "no"}],
                      note="answers while running")
             d.clarifications(generation_id)
-            probed_running = True
-        if state == PAUSED:
-            d.answer_all(generation_id)
-        if state in TERMINAL:
-            break
-        d.client.clock.sleep(d.poll_interval)
+            probed.append(True)
+
+    final = d.poll_generation(generation_id, on_tick=every_tick)
     d.client.clock.sleep(120)
-    final = d.generation(generation_id)
+    d.generation(generation_id)
     d.clarifications(generation_id)
     d.answer(generation_id, [{"question": "Anything else?", "answer": "no"}],
              note="answers after the end")
     d.clarifications(generation_id)
+    d.generation(generation_id)
     if final.get("package_id"):
         d.download_package(final["package_id"])

@@ -134,12 +134,17 @@ class SpecStepDriver:
     def poll_generation(self, generation_id: str,
                         until: Callable[[Mapping[str, Any]], bool] = lambda g: g.get(
                             "state") in TERMINAL,
-                        on_paused: Callable[[str], None] | None = None) -> dict[str, Any]:
-        """Poll every `poll_interval` s until `until(record)`; on a pause, call
-        `on_paused` (default: answer every question with its proposed default)."""
+                        on_paused: Callable[[str], object] | None = None,
+                        on_tick: Callable[[Mapping[str, Any]], object] | None = None,
+                        ) -> dict[str, Any]:
+        """Poll every `poll_interval` s until `until(record)`, calling `on_tick`
+        with each record; on a pause, call `on_paused` (default: answer every
+        question with its proposed default). Bounded by the run's deadline."""
         start = self.client.clock.now()
         while True:
             record = self.generation(generation_id)
+            if on_tick is not None:
+                on_tick(record)
             if until(record):
                 return record
             state = record.get("state")

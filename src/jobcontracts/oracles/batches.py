@@ -51,8 +51,8 @@ def _pending(obs: Observation, p: Batch) -> list[str] | None:
     items = lookup(obs.body, p.list_field)
     if not isinstance(items, list):
         return None
-    found = [lookup(item, p.question_field) for item in items]
-    return [q for q in found if isinstance(q, str)] if len(found) == len(items) else None
+    found = [q for q in (lookup(item, p.question_field) for item in items) if isinstance(q, str)]
+    return found if len(found) == len(items) else None
 
 
 @rule_kind("all_or_nothing_batch", Batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urljoin
@@ -89,7 +90,7 @@ class RetryAfter(Params):
 def retry_after_seconds(ex: Exchange) -> float | None:
     """The delay a `Retry-After` header asks for, or None if absent or malformed."""
     raw = (ex.header("retry-after") or "").strip()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():  # delay-seconds is 1*DIGIT, and "²".isdigit()
         return float(raw)
     try:
         when = parsedate_to_datetime(raw)
@@ -194,7 +195,8 @@ def _download_problem(fetch: Exchange, content: str) -> str | None:
         try:
             with zipfile.ZipFile(io.BytesIO(fetch.response_body)) as archive:
                 bad = archive.testzip()
-        except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, ValueError, EOFError, zlib.error, NotImplementedError,
+                RuntimeError) as exc:  # a corrupt, unsupported or encrypted member
             return f"not a zip archive ({exc})"
         if bad is not None:
             return f"zip member {bad!r} is corrupt"

@@ -116,10 +116,12 @@ def field_type(trace: Trace, p: FieldType_, ctx: Context, verdict: Verdict) -> N
         if not holds(obs.body, p.when):
             continue
         value = lookup(obs.body, p.field)
+        if value is ABSENT and p.nullable:
+            continue  # an absent key is `required_keys`' finding, not this one's
         if value is None and p.nullable:
             verdict.judged()
             continue
-        problem = type_problem(None if value is ABSENT else value, p.type)
+        problem = "the key is absent" if value is ABSENT else type_problem(value, p.type)
         if problem is None and isinstance(value, int | float):
             if p.min is not None and value < p.min:
                 problem = f"{value!r} is below {p.min:g}"
@@ -248,7 +250,7 @@ def transitions(trace: Trace, p: Transitions, ctx: Context, verdict: Verdict) ->
         previous = None
         for obs in group:
             state = lookup(obs.body, machine.field)
-            if state not in known:
+            if not isinstance(state, str) or state not in known:
                 continue  # an unknown state is the enum rule's finding, not this one's
             if previous is None:
                 start_ok = state in machine.initial or any(

@@ -1,0 +1,416 @@
+"""Self-tests of the request rule kinds (jobcontracts.oracles.requests,
+idempotency, batches).
+
+Each kind runs alone, with the params of a real `contracts/specstep.yaml`
+check, over a hand-built trace: once satisfied, once violated, once with
+nothing to judge.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobcontracts.loader import load_contract
+from jobcontracts.oracles import REGISTRY, Verdict
+from jobcontracts.oracles.context import Context
+from jobcontracts.trace import Exchange, Trace
+
+CONTRACT = load_contract(Path(__file__).resolve().parents[1] / "contracts" / "specstep.yaml")
+BASE = "https://api.test"
+PAUSED = "PausedAwaitingClarification"
+ERROR = {"error": {"code": "NOPE", "message": "no"}}
+
+
+class Traffic:
+    """A trace under construction: each call appends one exchange `wait` s after the last."""
+
+    def __init__(self) -> None:
+        self.trace = Trace()
+        self.now = 1_000.0
+
+    def __call__(self, method: str, path: str, status: int = 200, body: Any = None, *,
+                 req: Any = None, key: str | None = None, credential: str = "valid",
+                 wait: float = 1.0) -> Exchange:
+        self.now += wait
+        ex = Exchange(
+            seq=self.trace.next_seq(), method=method, url=BASE + path,
+            request_headers={} if key is None else {"Idempotency-Key": key},
+            request_body=b"" if req is None else json.dumps(req).encode(), status=status,
+            response_headers={"Content-Type": "application/json"},
+            response_body=b"" if body is None else json.dumps(body).encode(),
+            started_at=self.now, finished_at=self.now + 0.1, credential=credential)
+        self.trace.append(ex)
+        return ex
+
+    def interview(self, iid: str = "i1", user_turns: int = 1, **fields: Any) -> Exchange:
+        turns = [{"role": "user", "text": f"t{n}"} for n in range(user_turns)]
+        return self("GET", f"/v1/interviews/{iid}", 200,
+                    {"id": iid, "status": "InProgress", "turns": turns,
+                     "intake_artifact_id": None, **fields})
+
+    def post_turn(self, status: int, iid: str = "i1", key: str | None = "k1",
+                  text: str = "hello", body: Any = None, **kw: Any) -> Exchange:
+        return self("POST", f"/v1/interviews/{iid}/turns", status,
+                    body if body is not None else {"job_id": "j1"}, req={"text": text},
+                    key=key, **kw)
+
+    def turn_job(self, status: str, job: str = "j1", snapshot: Any = None) -> Exchange:
+        return self("GET", f"/v1/interviews/turns/{job}", 200,
+                    {"job_id": job, "interview_id": "i1", "status": status,
+                     "snapshot": snapshot, "error_code": None, "is_retryable": None})
+
+    def gen(self, state: str, wait: float = 1.0) -> Exchange:
+        return self("GET", "/v1/generations/g1", 200, {"id": "g1", "state": state}, wait=wait)
+
+    def clar(self, state: str = PAUSED, questions: tuple[str, ...] = ("Q1", "Q2")) -> Exchange:
+        return self("GET", "/v1/generations/g1/clarifications", 200,
+                    {"state": state, "clarifications": [{"question": q} for q in questions]})
+
+    def answer(self, status: int, *questions: str, **kw: Any) -> Exchange:
+        batch = {"answers": [{"question": q, "answer": "yes"} for q in questions]}
+        return self("POST", "/v1/generations/g1/clarifications/answers", status,
+                    {} if status == 200 else ERROR, req=batch, **kw)
+
+
+def check(rule_id: str, kind: str, t: Traffic, nth: int = 0) -> Verdict:
+    """Run the `nth` check of `kind` in the real rule `rule_id`, alone, over the trace."""
+    found = [c for c in CONTRACT.rule(rule_id).checks if c.kind == kind][nth]
+    spec = REGISTRY[kind]
+    verdict = Verdict(rule_id)
+    spec.fn(t.trace, spec.params.model_validate(found.raw_params), Context(CONTRACT, t.trace),
+            verdict)
+    return verdict
+
+
+def ok(v: Verdict, reached: int | None = None) -> None:
+    assert not v.violations, "\n".join(x.render() for x in v.violations)
+    assert v.reached > 0 if reached is None else v.reached == reached
+
+
+def broken(v: Verdict, *seqs: int, says: str = "") -> None:
+    assert v.violations, f"{v.rule}: expected a violation"
+    for x in v.violations:
+        assert x.rule == v.rule and x.render().startswith(f"{v.rule} ")
+    assert {ex.seq for x in v.violations for ex in x.exchanges} == set(seqs)
+    assert any(says in x.why for x in v.violations), [x.why for x in v.violations]
+
+
+# ---- status_for ----------------------------------------------------------------------
+
+
+def test_status_for_credentials() -> None:
+    t = Traffic()
+    t("GET", "/v1/me", 200, {"id": "u"})  # a valid key: not this check's business
+    ok(check("SS-AUTH-1", "status_for", t), reached=0)
+    t("GET", "/v1/me", 401, ERROR, credential="missing")
+    t("POST", "/v1/interviews", 401, ERROR, credential="invalid")
+    t("GET", "/v1/me", 429, ERROR, credential="missing")  # 429s are the rate rules'
+    ok(check("SS-AUTH-1", "status_for", t), reached=2)
+    t("POST", "/v1/interviews", 201, {"id": "i9"}, credential="invalid")
+    broken(check("SS-AUTH-1", "status_for", t), 5, says="expected 401, got 201")
+
+
+def test_status_for_after() -> None:
+    t = Traffic()
+    t.post_turn(202, key="k0")  # before completion: not selected
+    t("POST", "/v1/interviews/i1/complete", 200, {"id": "i1", "status": "Completed"})
+    t.post_turn(202, iid="i2", key="k0")  # another interview: not selected
+    t.post_turn(409, key="k1")
+    ok(check("SS-INT-3", "status_for", t), reached=1)
+    t.post_turn(202, key="k2")
+    broken(check("SS-INT-3", "status_for", t), 5, says="expected 409, got 202")
+
+
+@pytest.mark.parametrize(("key", "selected"), [
+    ("has space", True), ("", True), ("x" * 129, True), ("é", True),
+    ("ok-Key_1.2:3", False), ("x" * 128, False), (None, False),
+])
+def test_status_for_invalid_idempotency_key(key: str | None, selected: bool) -> None:
+    t = Traffic()
+    t.post_turn(400, key=key, body=ERROR)
+    ok(check("SS-IDEM-1", "status_for", t), reached=int(selected))
+    t.post_turn(202, key=key)
+    v = check("SS-IDEM-1", "status_for", t)
+    if selected:
+        broken(v, 2, says="expected 400, got 202")
+    else:
+        ok(v, reached=0)
+
+
+def test_status_for_body_and_known_values() -> None:
+    t = Traffic()
+    t.interview(intake_artifact_id="in-1")
+    for profile, status in [("Standard", 202), (0, 202), ("fast", 400), (True, 400), (3, 400)]:
+        t("POST", "/v1/generations", status, {"id": "g"},
+          req={"intake_id": "in-1", "review_profile": profile})
+    t("POST", "/v1/generations", 404, ERROR, req={"intake_id": "in-9", "review_profile": 1})
+    ok(check("SS-GEN-1", "status_for", t), reached=2)
+    ok(check("SS-GEN-2", "status_for", t), reached=3)  # true is not 1 as JSON
+    ok(check("SS-GEN-3", "status_for", t), reached=1)
+    t("POST", "/v1/generations", 202, {"id": "g"},
+      req={"intake_id": "in-1", "review_profile": "THOROUGH"})
+    broken(check("SS-GEN-2", "status_for", t), 8, says="expected 400, got 202")
+
+
+def test_status_for_known_means_seen_before() -> None:
+    t = Traffic()
+    t("POST", "/v1/generations", 404, ERROR, req={"intake_id": "in-1", "review_profile": 1})
+    t.interview(intake_artifact_id="in-1")
+    ok(check("SS-GEN-1", "status_for", t), reached=0)
+
+
+# ---- no_side_effect ------------------------------------------------------------------
+
+
+def test_no_side_effect_not_increased() -> None:
+    t = Traffic()
+    t.interview(user_turns=1)
+    t.post_turn(429, body=ERROR)
+    t.interview(user_turns=1)
+    ok(check("SS-RATE-2", "no_side_effect", t), reached=1)
+    t.post_turn(429, body=ERROR)
+    t.interview(user_turns=2)
+    broken(check("SS-RATE-2", "no_side_effect", t), 3, 4, 5,
+           says="refused with 429 but turns grew from 1 to 2")
+
+
+def test_no_side_effect_allows_accepted_writes_in_between() -> None:
+    t = Traffic()
+    t.interview(user_turns=1)
+    t.post_turn(429, body=ERROR)
+    t.post_turn(202, key="k2")
+    t.interview(user_turns=2)
+    ok(check("SS-RATE-2", "no_side_effect", t), reached=1)
+
+
+def test_no_side_effect_not_reached() -> None:
+    t = Traffic()
+    t.post_turn(429, body=ERROR)
+    t.interview(user_turns=5)  # nothing before the refusal to compare with
+    t.post_turn(429, body=ERROR, iid="i2")
+    ok(check("SS-RATE-2", "no_side_effect", t), reached=0)
+
+
+def test_no_side_effect_unchanged() -> None:
+    t = Traffic()
+    t.clar()
+    t.answer(422, "Q1")
+    t.clar()
+    ok(check("SS-CLAR-3", "no_side_effect", t), reached=1)
+    t.answer(422, "Q1")
+    t.clar(questions=("Q2",))
+    broken(check("SS-CLAR-3", "no_side_effect", t), 3, 4, 5,
+           says="refused with 422 but ['state', 'clarifications'] changed")
+
+
+# ---- state_after ---------------------------------------------------------------------
+
+
+def test_state_after() -> None:
+    t = Traffic()
+    t("POST", "/v1/interviews/i1/complete", 200, {"id": "i1", "status": "Completed"})
+    ok(check("SS-INT-1", "state_after", t), reached=0)  # no later observation yet
+    t.interview(status="Completed", intake_artifact_id="in-1")
+    ok(check("SS-INT-1", "state_after", t), reached=1)
+    t("POST", "/v1/interviews/i2/complete", 200, {"id": "i2", "status": "Completed"})
+    t.interview("i2", status="Completed", intake_artifact_id=None)
+    broken(check("SS-INT-1", "state_after", t), 3, 4, says="does not hold")
+
+
+# ---- leaves_state_within -------------------------------------------------------------
+
+
+def test_leaves_state_within() -> None:
+    t = Traffic()
+    t.answer(200, "Q1", "Q2")
+    t.gen(PAUSED, wait=30)
+    t.gen("Running", wait=30)
+    ok(check("SS-CLAR-2", "leaves_state_within", t), reached=1)
+
+
+def test_leaves_state_within_violated() -> None:
+    t = Traffic()
+    t.answer(422, "Q1")  # refused: not selected
+    t.answer(200, "Q1", "Q2")
+    t.gen(PAUSED, wait=30)
+    t.gen(PAUSED, wait=150)
+    broken(check("SS-CLAR-2", "leaves_state_within", t), 2, 4,
+           says=f"still {PAUSED} 180 s after a 200 (allowed 120 s)")
+
+
+def test_leaves_state_within_not_reached_when_polls_stop_early() -> None:
+    t = Traffic()
+    t.answer(200, "Q1", "Q2")
+    t.gen(PAUSED, wait=30)
+    t.gen(PAUSED, wait=60)
+    ok(check("SS-CLAR-2", "leaves_state_within", t), reached=0)
+
+
+# ---- agrees_with ---------------------------------------------------------------------
+
+
+def test_agrees_with() -> None:
+    t = Traffic()
+    t.gen(PAUSED)
+    t.clar()
+    t.gen(PAUSED)
+    ok(check("SS-CLAR-1", "agrees_with", t), reached=1)
+    t.clar("Running")
+    t.gen(PAUSED)
+    broken(check("SS-CLAR-1", "agrees_with", t), 3, 4, 5,
+           says=f"state='Running' but the generation shows {PAUSED!r} before and after")
+
+
+def test_agrees_with_not_reached_when_the_other_moved() -> None:
+    t = Traffic()
+    t.gen(PAUSED)
+    t.clar("Running", questions=())
+    t.gen("Running")
+    t.clar("Running", questions=())  # nothing after it
+    ok(check("SS-CLAR-1", "agrees_with", t), reached=0)
+
+
+# ---- idempotent_replay ---------------------------------------------------------------
+
+SNAP = {"id": "i1", "turns": [{"role": "user", "text": "hello"}]}
+
+
+def test_replay_after_completion() -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.turn_job("completed", snapshot=SNAP)
+    t.post_turn(200, body={"job_id": None, "snapshot": SNAP})
+    ok(check("SS-IDEM-2", "idempotent_replay", t), reached=1)
+
+
+@pytest.mark.parametrize(("status", "body", "seqs", "says"), [
+    (202, {"job_id": "j2"}, (3,), "expected 200 (original job j1 was 'completed' before it)"),
+    (200, {"job_id": "j1", "snapshot": SNAP}, (1, 2, 3), "must carry job_id: null"),
+    (200, {"job_id": None, "snapshot": {"id": "i1", "turns": []}}, (1, 2, 3),
+     "the replayed snapshot differs"),
+])
+def test_replay_after_completion_violated(status: int, body: Any, seqs: tuple[int, ...],
+                                          says: str) -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.turn_job("completed", snapshot=SNAP)
+    t.post_turn(status, body=body)
+    broken(check("SS-IDEM-2", "idempotent_replay", t), *seqs, says=says)
+
+
+def test_replay_not_reached() -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.turn_job("completed", snapshot=SNAP)
+    t.post_turn(202, key="k2", body={"job_id": "j2"})  # another key
+    t.post_turn(429, body=ERROR)  # throttled: not judged
+    t.post_turn(200, key="bad key", body={"job_id": "j1"})  # not a valid key
+    for rule in ("SS-IDEM-2", "SS-IDEM-3", "SS-IDEM-4", "SS-IDEM-5"):
+        ok(check(rule, "idempotent_replay", t), reached=0)
+
+
+def test_replay_in_flight() -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.turn_job("running")
+    t.post_turn(409, body=ERROR)
+    t.turn_job("running")
+    ok(check("SS-IDEM-3", "idempotent_replay", t), reached=1)
+    t.post_turn(202, body={"job_id": "j2"})
+    t.turn_job("queued")
+    broken(check("SS-IDEM-3", "idempotent_replay", t), 5,
+           says="expected 409 (original job j1 still 'queued' after it), got 202")
+
+
+def test_replay_in_flight_not_reached_once_done() -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.turn_job("running")
+    t.post_turn(202, body={"job_id": "j2"})
+    t.turn_job("completed", snapshot=SNAP)  # it may have finished in between
+    ok(check("SS-IDEM-3", "idempotent_replay", t), reached=0)
+
+
+def test_replay_body_mismatch() -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.post_turn(422, text="another", body=ERROR)
+    ok(check("SS-IDEM-4", "idempotent_replay", t), reached=1)
+    t.post_turn(202, text="a third", body={"job_id": "j3"})
+    broken(check("SS-IDEM-4", "idempotent_replay", t), 3,
+           says="expected 422 (same key as #1 with another body), got 202")
+
+
+def test_replay_new_scope() -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.post_turn(202, iid="i2", body={"job_id": "j2"})
+    ok(check("SS-IDEM-5", "idempotent_replay", t), reached=1)
+    t.post_turn(409, iid="i3", body=ERROR)
+    broken(check("SS-IDEM-5", "idempotent_replay", t), 3,
+           says="expected 202 (the key was used under another scope only), got 409")
+
+
+# ---- all_or_nothing_batch ------------------------------------------------------------
+
+
+def test_batch_exact() -> None:
+    t = Traffic()
+    t.clar()
+    t.answer(200, "Q2", "Q1")  # order does not matter
+    ok(check("SS-CLAR-2", "all_or_nothing_batch", t), reached=1)
+    ok(check("SS-CLAR-3", "all_or_nothing_batch", t), reached=0)
+    t.clar()
+    t.answer(422, "Q1", "Q2")
+    broken(check("SS-CLAR-2", "all_or_nothing_batch", t), 3, 4,
+           says="expected 200 (exact batch), got 422")
+
+
+@pytest.mark.parametrize(("asked", "says"), [
+    (("Q1",), "leaves out ['Q2']"), (("Q1", "Q2", "Q3"), "names unknown ['Q3']"),
+    (("Q1", "Q1", "Q2"), "repeats ['Q1']"), (("q1", "Q2"), "names unknown ['q1']"),
+])
+def test_batch_inexact(asked: tuple[str, ...], says: str) -> None:
+    t = Traffic()
+    t.clar()
+    t.answer(422, *asked)
+    ok(check("SS-CLAR-3", "all_or_nothing_batch", t), reached=1)
+    t.clar()
+    t.answer(200, *asked)
+    broken(check("SS-CLAR-3", "all_or_nothing_batch", t), 3, 4, says=says)
+
+
+def test_batch_not_paused() -> None:
+    t = Traffic()
+    t.clar("Running", questions=())
+    t.answer(409, "Q1")
+    t.clar("Running", questions=())
+    ok(check("SS-CLAR-4", "all_or_nothing_batch", t), reached=1)
+    t.answer(200, "Q9")
+    t.clar("Running", questions=())
+    broken(check("SS-CLAR-4", "all_or_nothing_batch", t), 3, 4,
+           says="expected 409 (not paused before or after it), got 200")
+
+
+def test_batch_not_reached() -> None:
+    t = Traffic()
+    t.answer(200, "Q1", "Q2")  # no pending list seen before it
+    t.clar()
+    t("POST", "/v1/generations/g1/clarifications/answers", 422, ERROR,
+      req={"answers": "Q1, Q2"})  # malformed: the generic rules judge it
+    t.answer(200, "Q1", "Q2", credential="invalid")
+    for rule in ("SS-CLAR-2", "SS-CLAR-3", "SS-CLAR-4"):
+        ok(check(rule, "all_or_nothing_batch", t), reached=0)
+
+
+def test_batch_pending_list_with_a_malformed_item_is_not_judged() -> None:
+    t = Traffic()
+    t("GET", "/v1/generations/g1/clarifications", 200,
+      {"state": PAUSED, "clarifications": [{"question": "Q1"}, {"text": "Q2"}]})
+    t.answer(422, "Q1")  # not provably exact: Q2's text is unknown
+    ok(check("SS-CLAR-2", "all_or_nothing_batch", t), reached=0)
+    ok(check("SS-CLAR-3", "all_or_nothing_batch", t), reached=0)
