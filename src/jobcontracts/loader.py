@@ -7,7 +7,7 @@ and the message shows the file, the line and the offending text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,8 @@ def _check_references(contract: Contract, locate: _Locator) -> None:
             kind = REGISTRY.get(check.kind)
             if kind is None:
                 known = ", ".join(sorted(REGISTRY))
-                raise locate.at((*loc, "kind"), f"unknown rule kind {check.kind!r} (known: {known})")
+                raise locate.at((*loc, "kind"),
+                                f"unknown rule kind {check.kind!r} (known: {known})")
             try:
                 params = kind.params.model_validate(check.raw_params)
             except ValidationError as exc:
@@ -155,8 +156,8 @@ _REFERS_TO = {"request": "endpoint", "exempt": "endpoint", "observe": "record",
 
 def _dangling(params: BaseModel, contract: Contract) -> Iterator[tuple[Loc, str]]:
     """Names in params that the contract does not define (endpoint, record, machine)."""
-    tables = {"endpoint": contract.endpoints, "record": contract.records,
-              "machine": contract.machines}
+    tables: dict[str, Mapping[str, object]] = {
+        "endpoint": contract.endpoints, "record": contract.records, "machine": contract.machines}
     for field_name, value in params:
         for table_name, table in tables.items():
             if (field_name == table_name or field_name.endswith(f"_{table_name}")

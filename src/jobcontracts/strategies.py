@@ -37,7 +37,7 @@ def idempotency_keys(*, valid: bool) -> st.SearchStrategy[str]:
 
 def turn_messages() -> st.SearchStrategy[str]:
     """Any Unicode text (no lone surrogates: JSON cannot carry them as text)."""
-    return st.text(st.characters(exclude_categories=("Cs",)), max_size=400)
+    return st.text(st.characters(exclude_categories=["Cs"]), max_size=400)
 
 
 def valid_review_profiles() -> st.SearchStrategy[Any]:

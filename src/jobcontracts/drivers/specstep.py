@@ -89,9 +89,9 @@ class SpecStepDriver:
                     raise ScenarioError(f"#{ex.seq}: a replay without a snapshot")
                 return snapshot
             job = self.poll_turn(str(job_id))
-            if job.get("status") == "completed" and isinstance(job.get("snapshot"), dict):
-                snapshot: dict[str, Any] = job["snapshot"]
-                return snapshot
+            completed = job.get("snapshot")
+            if job.get("status") == "completed" and isinstance(completed, dict):
+                return completed
             if job.get("error_code") not in self.retryable and not job.get("is_retryable"):
                 raise ScenarioError(f"turn job {job_id} failed: {job.get('error_code')!r}")
         raise ScenarioError(f"a turn failed retryably {attempts} times in a row")

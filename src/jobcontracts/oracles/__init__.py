@@ -4,5 +4,16 @@ from . import batches, http, idempotency, projection, requests
 from .judge import judge_trace
 from .registry import REGISTRY, Kind, Verdict, Violation, rule_kind
 
-__all__ = ["REGISTRY", "Kind", "Verdict", "Violation", "judge_trace", "rule_kind",
-           "batches", "http", "idempotency", "projection", "requests"]
+__all__ = [
+           "REGISTRY",
+           "Kind",
+           "Verdict",
+           "Violation",
+           "batches",
+           "http",
+           "idempotency",
+           "judge_trace",
+           "projection",
+           "requests",
+           "rule_kind",
+]

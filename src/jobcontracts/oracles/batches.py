@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..trace import Trace, lookup
-from .context import Context, Observation, request_body
+from .context import Context, Observation, judgeable, request_body
 from .registry import Params, Verdict, rule_kind
 
 
@@ -60,14 +60,14 @@ def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict)
     """An exact batch is accepted; an inexact one is refused; any batch sent
     while the resource is not paused is refused."""
     for ex, params in ctx.requests(p.request):
-        if ex.status in (0, 429) or ex.credential != "valid" or p.key_param not in params:
+        if not judgeable(ex) or ex.credential != "valid" or p.key_param not in params:
             continue
         key = params[p.key_param]
         asked = _questions(request_body(ex), p)
         if asked is None:
             continue  # a malformed batch: only the generic rules judge it
         before, after = ctx.around(p.pending, key, ex.seq)
-        if before is None or _answered_between(ctx, p, key, before.seq, ex.seq):
+        if before is None or _already_answered(ctx, p, key, ex.seq):
             continue
         pending = _pending(before, p)
         paused = lookup(before.body, p.state_field) == p.paused
@@ -83,9 +83,15 @@ def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict)
             _expect(verdict, p, ex, before, "exact batch" if exact else _inexact(asked, pending))
 
 
-def _answered_between(ctx: Context, p: Batch, key: str, start: int, end: int) -> bool:
-    return any(start < ex.seq < end and ex.status in p.accepted
-               and params.get(p.key_param) == key for ex, params in ctx.requests(p.request))
+def _already_answered(ctx: Context, p: Batch, key: str, seq: int) -> bool:
+    """Was this pause already answered? Until the resume, the documents do not
+    say what a further batch gets, so such a batch proves nothing."""
+    accepted = [ex.seq for ex, params in ctx.requests(p.request)
+                if ex.seq < seq and ex.status in p.accepted and params.get(p.key_param) == key]
+    if not accepted:
+        return False
+    return not any(accepted[-1] < obs.seq < seq and lookup(obs.body, p.state_field) != p.paused
+                   for obs in ctx.records(p.pending).get(key, []))
 
 
 def _ever_pending(ctx: Context, p: Batch, key: str, asked: list[str]) -> bool:

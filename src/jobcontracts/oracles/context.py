@@ -129,7 +129,8 @@ class Context:
         for group in self.records(name).values():
             yield from group
 
-    def around(self, name: str, key: str, seq: int) -> tuple[Observation | None, Observation | None]:
+    def around(self, name: str, key: str,
+               seq: int) -> tuple[Observation | None, Observation | None]:
         """The last observation of resource `key` before exchange `seq`, and the first after."""
         group = self.records(name).get(key, [])
         index = bisect.bisect_left([o.seq for o in group], seq)
@@ -147,6 +148,13 @@ class Context:
             if isinstance(value, str):
                 values.add(value)
         return values
+
+
+def judgeable(ex: Exchange) -> bool:
+    """A real answer that status rules may judge. A transport error or a 5xx is
+    `no_server_error`'s finding and a 429 the rate-limit rules'; judging them
+    again here would report one bug under several rules."""
+    return 0 < ex.status < 500 and ex.status != 429
 
 
 def record_key(spec: str, body: Mapping[str, Any], params: Mapping[str, str]) -> str | None:

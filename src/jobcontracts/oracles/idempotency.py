@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..trace import Exchange, Trace, lookup
-from .context import Context, json_equal, request_body
+from .context import Context, json_equal, judgeable, request_body
 from .registry import Params, Verdict, rule_kind
 
 
@@ -45,7 +45,7 @@ def idempotent_replay(trace: Trace, p: IdempotentReplay, ctx: Context, verdict: 
     scopes_of_key: dict[str, set[tuple[str, ...]]] = defaultdict(set)
     for ex, params in ctx.requests(p.request):
         key = ex.request_header(p.header)
-        if ex.status in (0, 429) or ex.credential != "valid" or key is None:
+        if not judgeable(ex) or ex.credential != "valid" or key is None:
             continue
         if not re.fullmatch(p.valid_key, key):
             continue

@@ -53,9 +53,7 @@ def enum(trace: Trace, p: Enum, ctx: Context, verdict: Verdict) -> None:
         if not holds(obs.body, p.when):
             continue
         value = lookup(obs.body, p.field)
-        if value is None and p.nullable:
-            verdict.judged()
-        elif any(json_equal(value, v) for v in p.values):
+        if (value is None and p.nullable) or any(json_equal(value, v) for v in p.values):
             verdict.judged()
         else:
             verdict.violate(f"{p.field}={value!r} is not one of {p.values}", obs.exchange,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..trace import ABSENT, Exchange, Trace, lookup
-from .context import Cond, Context, holds, record_key, request_body
+from .context import Cond, Context, holds, judgeable, record_key, request_body
 from .registry import Params, Verdict, rule_kind
 
 
@@ -34,9 +34,9 @@ class When(Params):
 
 
 def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context) -> bool:
-    if ex.credential not in w.credential or ex.status == 0:
+    if ex.credential not in w.credential:
         return False
-    if ex.status == 429 and 429 not in (w.status or ()):
+    if not judgeable(ex) and ex.status not in (w.status or ()):
         return False
     if w.status is not None and ex.status not in w.status:
         return False
