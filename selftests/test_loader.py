@@ -16,7 +16,7 @@ from jobcontracts.oracles import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECSTEP = ROOT / "contracts" / "specstep.yaml"
-DEFAULTS = Path("/work/shared/specs/CONTRACT-DEFAULTS.md")
+DEFAULTS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "CONTRACT-DEFAULTS.md"
 
 VALID = """\
 api: demo
