@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .budget import Allowance
 from .clock import Clock
 from .oracles.http import retry_after_seconds
 from .trace import Exchange, Trace
@@ -24,34 +24,17 @@ INVALID_KEY = "sf_jobcontracts_invalid_key"
 _UNSET: Any = object()
 
 
-class BudgetExceeded(Exception):
-    """A live run reached a limit the user set; the test stops, it does not fail."""
-
-
-@dataclass
-class Budget:
-    """Limits on one run. `None` means unlimited (the simulator's default)."""
-
-    max_requests: int | None = None
-    requests: int = 0
-
-    def spend_request(self) -> None:
-        if self.max_requests is not None and self.requests >= self.max_requests:
-            raise BudgetExceeded(f"the run's request budget ({self.max_requests}) is spent")
-        self.requests += 1
-
-
 class Client:
     def __init__(self, *, base_url: str, api_key: str, clock: Clock, trace: Trace,
                  transport: httpx.BaseTransport | None = None,
                  auth_header: str = "Authorization", auth_scheme: str = "Bearer",
                  timeout: float = 30.0, max_429_tries: int = 5,
-                 budget: Budget | None = None) -> None:
+                 requests: Allowance | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key, self.clock, self.trace = api_key, clock, trace
         self.auth_header, self.auth_scheme = auth_header, auth_scheme
         self.max_429_tries = max_429_tries
-        self.budget = budget or Budget()
+        self.requests = requests
         self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
@@ -91,7 +74,8 @@ class Client:
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes,
               origin: str, credential: str, note: str) -> Exchange:
-        self.budget.spend_request()
+        if self.requests is not None:
+            self.requests.take()
         started = self.clock.now()
         request = self._http.build_request(method, url, headers=dict(headers), content=body)
         status, response_headers, response_body, error = 0, {}, b"", None

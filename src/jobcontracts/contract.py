@@ -128,6 +128,8 @@ class Contract(Strict):
     records: dict[str, Record] = {}
     machines: dict[str, Machine] = {}
     settings: dict[str, Any] = {}
+    reached_with: dict[str, list[str]] = {}
+    """Live-run option → the rules a live run reaches only when it is above 0."""
     rules: list[Rule] = Field(min_length=1)
 
     def rule(self, rule_id: str) -> Rule:

@@ -122,6 +122,11 @@ class _Locator:
 def _check_references(contract: Contract, locate: _Locator) -> None:
     from .oracles import REGISTRY
 
+    ids = {rule.id for rule in contract.rules}
+    for option, rule_ids in contract.reached_with.items():
+        for i, rule_id in enumerate(rule_ids):
+            if rule_id not in ids:
+                raise locate.at(("reached_with", option, i), f"unknown rule id {rule_id!r}")
     for name, record in contract.records.items():
         for i, ref in enumerate(record.sources):
             if ref.partition("@")[0] not in contract.endpoints:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from .apis import API_NAMES, api_support
+from .budget import Allowance, BudgetExceeded
 from .contract import Contract
-from .loader import load_contract
+from .loader import ContractError, load_contract
 from .report import Ledger
-from .session import ApiRun, ContractFailure, ScenarioError, Target
+from .session import ApiRun, ContractFailure, RunOptions, Target
 
 LEDGER = pytest.StashKey[Ledger]()
 CONTRACTS = pytest.StashKey[dict[str, Contract]]()
 SEED_ENV = "JOBCONTRACTS_SEED"
+BUDGET_DIR_ENV = "JOBCONTRACTS_BUDGET_DIR"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +41,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write every rule's status (verified/violated/not_reached) as JSON")
     group.addoption("--contracts-dir", default=None, metavar="DIR",
                     help="where the contract YAML files are (default: <rootdir>/contracts)")
+    live = parser.getgroup("jobcontracts live runs",
+                           "budgets for a live target (set by the API's *_API_URL variable)")
+    live.addoption("--max-generations", type=int, default=None, metavar="N",
+                   help="paid operations (generations) a live run may create (default 0; "
+                        "the simulator is unlimited)")
+    live.addoption("--max-requests", type=int, default=None, metavar="N",
+                   help="HTTP requests a live run may send (default unlimited)")
+    live.addoption("--poll-interval", type=float, default=None, metavar="S",
+                   help="seconds between status polls (default: the document's 15)")
+    live.addoption("--live-deadline", type=float, default=None, metavar="S",
+                   help="longest any one wait may last (default 2700)")
+    live.addoption("--rate-limit-probe", type=int, default=None, metavar="N",
+                   help="requests a run may spend provoking a 429 (live default 0: off)")
+    live.addoption("--request-timeout", type=float, default=30.0, metavar="S",
+                   help="seconds before an unanswered request is a failed rule")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -63,6 +81,11 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.load_profile("jobcontracts")
     config.stash[LEDGER] = Ledger()
     config.stash[CONTRACTS] = {}
+    if BUDGET_DIR_ENV not in os.environ:
+        os.environ[BUDGET_DIR_ENV] = tempfile.mkdtemp(prefix="jobcontracts-budget-")
+    live = any(os.environ.get(contract_for(config, api).target.url_env) for api in API_NAMES)
+    if live and not config.getoption("hypothesis_profile", None):
+        settings.load_profile("jobcontracts-live")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistMerge(config), "jobcontracts-xdist")
 
@@ -85,18 +108,58 @@ def contract_for(config: pytest.Config, api: str) -> Contract:
     contracts = config.stash[CONTRACTS]
     if api not in contracts:
         base = config.getoption("contracts_dir") or config.rootpath / "contracts"
-        contracts[api] = load_contract(Path(base) / f"{api}.yaml")
-        config.stash[LEDGER].register(contracts[api])
+        try:
+            contracts[api] = load_contract(Path(base) / f"{api}.yaml")
+        except ContractError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        ledger = config.stash[LEDGER]
+        ledger.register(contracts[api])
+        if os.environ.get(contracts[api].target.url_env):
+            for option, rule_ids in contracts[api].reached_with.items():
+                value = config.getoption(option.lstrip("-").replace("-", "_")) or 0
+                hint = (f"a live run reaches it only with {option} > 0" if not value else
+                        f"{option} {value} did not reach it; a larger value may")
+                for rule_id in rule_ids:
+                    ledger.hint(rule_id, hint)
     return contracts[api]
 
 
 def target_for(config: pytest.Config, contract: Contract) -> Target:
     fault = config.getoption("sim_fault")
     support = api_support(contract.api)
+    url = os.environ.get(contract.target.url_env)
+    if url:
+        key = os.environ.get(contract.target.key_env)
+        if not key:
+            raise pytest.UsageError(f"{contract.target.url_env} is set but "
+                                    f"{contract.target.key_env} is not: a live run needs a key")
+        if fault:
+            raise pytest.UsageError(f"--sim-fault needs the embedded simulator; unset "
+                                    f"{contract.target.url_env} to use it")
+        return Target(contract.api, "live", url.rstrip("/"), key)
     if fault and fault not in support.faults:
         raise pytest.UsageError(f"--sim-fault {fault!r} is not a fault of the {contract.api} "
                                 f"simulator; known: {', '.join(sorted(support.faults))}")
     return Target(contract.api, "simulator", support.base_url, support.api_key, fault)
+
+
+def options_for(config: pytest.Config, target: Target) -> RunOptions:
+    """The run's budgets: cautious for a live server, unlimited for the simulator."""
+    live = target.kind == "live"
+    shared = Path(os.environ[BUDGET_DIR_ENV])
+    generations = config.getoption("max_generations")
+    probe = config.getoption("rate_limit_probe")
+    return RunOptions(
+        generations=Allowance(
+            "paid generations", (generations or 0) if live else None,
+            shared / f"{target.api}-generations",
+            "raise --max-generations to reach the rules that need one"),
+        requests=Allowance("requests", config.getoption("max_requests"),
+                           shared / f"{target.api}-requests", "raise --max-requests"),
+        rate_limit_probe=(probe or 0) if live else (60 if probe is None else probe),
+        poll_interval=config.getoption("poll_interval"),
+        deadline=config.getoption("live_deadline"),
+        timeout=config.getoption("request_timeout"))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -133,7 +196,8 @@ def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
         reproduce += f" --sim-fault {target.fault}"
     run = ApiRun(contract, target, seed=int(seed) if seed.isdigit() else hash(seed),
                  reproduce=reproduce, record=config.stash[LEDGER].record,
-                 driver_factory=support.driver, simulator_factory=support.simulator)
+                 driver_factory=support.driver, simulator_factory=support.simulator,
+                 options=options_for(config, target))
     runs = request.node.stash.setdefault(RUNS, [])
     runs.append(run)
     try:
@@ -158,9 +222,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
         result = yield
     except ContractFailure:
         raise
-    except ScenarioError as exc:
+    except BudgetExceeded as exc:
         _judge_runs(pyfuncitem, cause=exc)
-        raise
+        pytest.skip(str(exc))
     except Exception as exc:
         _judge_runs(pyfuncitem, cause=exc)
         raise
@@ -192,6 +256,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     counts = ledger.counts()
     terminalreporter.section("jobcontracts")
+    for api in ledger.apis:
+        target = target_for(config, ledger.apis[api])
+        if target.kind == "live":
+            options = options_for(config, target)
+            terminalreporter.write_line(
+                f"{api} live spend: {options.requests.spent()} HTTP requests, "
+                f"{options.generations.spent()} paid generation(s) "
+                f"(budget {options.generations.limit})")
     terminalreporter.write_line(
         f"rules: {counts['verified']} verified, {counts['violated']} violated, "
         f"{counts['not_reached']} not reached")

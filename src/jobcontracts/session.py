@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from .client import Budget, Client
+from .budget import Allowance
+from .client import Client
 from .clock import Clock, RealClock, VirtualClock
 from .contract import Contract
 from .oracles import Violation, judge_trace
@@ -39,6 +40,23 @@ class Target:
             return f"{self.api}: live server {self.base_url}"
         fault = f" with fault {self.fault!r}" if self.fault else " (conforming)"
         return f"{self.api}: embedded simulator{fault}"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user set for this run (live defaults are cautious)."""
+
+    generations: Allowance
+    requests: Allowance
+    rate_limit_probe: int
+    poll_interval: float | None = None
+    deadline: float | None = None
+    timeout: float = 30.0
+
+
+def unlimited() -> RunOptions:
+    return RunOptions(Allowance("paid operations", None, None, ""),
+                      Allowance("requests", None, None, ""), rate_limit_probe=60)
 
 
 class ContractFailure(AssertionError):
@@ -64,11 +82,11 @@ class ApiRun:
     def __init__(self, contract: Contract, target: Target, *, seed: int, reproduce: str,
                  record: Recorder, driver_factory: Callable[[Client, Contract], Any],
                  simulator_factory: Callable[..., Any] | None = None,
-                 budget: Budget | None = None) -> None:
+                 options: RunOptions | None = None) -> None:
         self.contract, self.target, self.seed = contract, target, seed
         self.reproduce, self._record = reproduce, record
         self._driver_factory, self._simulator_factory = driver_factory, simulator_factory
-        self.budget = budget or Budget()
+        self.options = options or unlimited()
         self._examples = 0
         self.trace = Trace()
         self.clock: Clock = RealClock()
@@ -93,8 +111,21 @@ class ApiRun:
                              auth_scheme=self.contract.target.auth_scheme,
                              max_429_tries=int(self.contract.settings.get(
                                  "rate_limit_max_tries", 5)),
-                             budget=self.budget)
+                             timeout=self.options.timeout,
+                             requests=self.options.requests if self.live else None)
         self.driver = self._driver_factory(self.client, self.contract)
+        self.driver.configure(self.options)
+
+    @property
+    def live(self) -> bool:
+        return self.target.kind == "live"
+
+    def require_simulator(self, why: str) -> None:
+        """Skip against a live server: this test would spend what a live run must not."""
+        if self.live:
+            import pytest
+
+            pytest.skip(f"live target: {why}")
 
     @property
     def pending(self) -> bool:

@@ -1,11 +1,14 @@
-"""All-or-nothing clarification batches: SS-CLAR-1..3."""
+"""All-or-nothing clarification batches, as properties: SS-CLAR-1..3.
+
+Every kind of inexact batch is also probed, deterministically, by the one
+paid generation of `test_generations.py::test_full_generation`."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from jobcontracts.drivers.specstep import PAUSED, body_of
-from jobcontracts.strategies import INEXACT, exact_batches, inexact_batch, inexact_batches
+from jobcontracts.strategies import exact_batches, inexact_batches
 
 pytestmark = pytest.mark.api("specstep")
 
@@ -21,24 +24,9 @@ def pending_questions(d, generation_id):
     return [c["question"] for c in items if isinstance(c, dict) and "question" in c]
 
 
-def test_every_kind_of_inexact_batch_is_refused_whole(specstep):
-    """One paused generation, every kind of inexact batch in turn (a refused
-    batch leaves the pause as it was), then the exact one."""
-    d = specstep.driver
-    generation_id = paused_generation(d)
-    questions = pending_questions(d, generation_id)
-    if not questions:
-        return  # SS-CLAR-1 judges an empty list while paused
-    for how in INEXACT:
-        d.answer(generation_id, inexact_batch(questions, how), note=f"inexact batch ({how})")
-        d.clarifications(generation_id)
-        d.generation(generation_id)
-    d.answer_all(generation_id)
-    d.poll_generation(generation_id, until=lambda g: g.get("state") != PAUSED)
-
-
 @given(data=st.data())
 def test_inexact_batches_are_refused_whole(specstep, data):
+    specstep.require_simulator("every example creates a paid generation")
     with specstep.example() as run:
         d = run.driver
         generation_id = paused_generation(d)
@@ -53,6 +41,7 @@ def test_inexact_batches_are_refused_whole(specstep, data):
 
 @given(data=st.data())
 def test_exact_batches_in_any_order_resume(specstep, data):
+    specstep.require_simulator("every example creates a paid generation")
     with specstep.example() as run:
         d = run.driver
         generation_id = paused_generation(d)

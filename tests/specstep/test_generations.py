@@ -6,13 +6,19 @@ import pytest
 from hypothesis import given
 
 from jobcontracts.drivers.specstep import body_of
-from jobcontracts.strategies import invalid_review_profiles, valid_review_profiles
+from jobcontracts.strategies import (
+    INEXACT,
+    inexact_batch,
+    invalid_review_profiles,
+    valid_review_profiles,
+)
 
 pytestmark = pytest.mark.api("specstep")
 
 
 @given(profile=valid_review_profiles())
 def test_documented_review_profiles_are_accepted(specstep, profile):
+    specstep.require_simulator("every example creates a paid generation")
     with specstep.example() as run:
         d = run.driver
         created = d.start_generation(d.intake(), profile)
@@ -24,18 +30,20 @@ def test_documented_review_profiles_are_accepted(specstep, profile):
 def test_other_review_profiles_are_refused(specstep, profile):
     with specstep.example() as run:
         d = run.driver
-        d.start_generation(d.intake(), profile, note="invalid review_profile")
+        d.start_generation(d.intake(), profile, paid=False, note="invalid review_profile")
 
 
 def test_unknown_intake_is_not_found(specstep):
     d = specstep.driver
     d.intake()
-    d.start_generation(str(uuid.uuid4()), "Standard", note="unknown intake")
+    d.start_generation(str(uuid.uuid4()), "Standard", paid=False, note="unknown intake")
 
 
 def test_full_generation(specstep):
-    """Interview to package, polling as the document does, with the
-    clarification list read on every tick and answers probed while running."""
+    """One paid generation reaches every generation rule: the document's flow,
+    the projection judged on every poll, the clarification list read on every
+    tick, answers probed while running and after the end, every kind of
+    inexact batch before the exact one, and the package."""
     d = specstep.driver
     generation_id = body_of(d.start_generation(d.intake(), "Fast"), 202)["id"]
     probed = []
@@ -49,8 +57,16 @@ def test_full_generation(specstep):
             d.clarifications(generation_id)
             probed.append(True)
 
-    final = d.poll_generation(generation_id, on_tick=every_tick)
-    d.client.clock.sleep(120)
+    def on_paused(generation_id):
+        questions = pending_questions(d, generation_id)
+        for how in INEXACT if questions else ():
+            d.answer(generation_id, inexact_batch(questions, how), note=f"inexact ({how})")
+            d.clarifications(generation_id)
+            d.generation(generation_id)
+        d.answer_all(generation_id)
+
+    final = d.poll_generation(generation_id, on_tick=every_tick, on_paused=on_paused)
+    d.wait_a_while()
     d.generation(generation_id)
     d.clarifications(generation_id)
     d.answer(generation_id, [{"question": "Anything else?", "answer": "no"}],
@@ -59,3 +75,8 @@ def test_full_generation(specstep):
     d.generation(generation_id)
     if final.get("package_id"):
         d.download_package(final["package_id"])
+
+
+def pending_questions(d, generation_id):
+    items = d.clarifications(generation_id).get("clarifications") or []
+    return [c["question"] for c in items if isinstance(c, dict) and "question" in c]

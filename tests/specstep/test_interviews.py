@@ -23,7 +23,7 @@ def test_interview_lifecycle(specstep):
             if d.poll_turn(job_id)["status"] == "completed":
                 break
         d.get_interview(interview_id)
-    d.client.clock.sleep(60)
+    d.wait_a_while()
     for job_id in jobs:  # terminal jobs stay as they were
         d.poll_turn(job_id)
     d.complete(interview_id)

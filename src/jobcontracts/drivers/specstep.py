@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..budget import Allowance
 from ..client import Client
 from ..contract import Contract
-from ..session import ScenarioError
+from ..session import RunOptions, ScenarioError
 from ..trace import Exchange
 
 TERMINAL = frozenset({"Complete", "Failed", "Cancelled"})
@@ -39,6 +40,20 @@ class SpecStepDriver:
         self.turn_poll_interval = float(settings.get("turn_poll_interval_seconds", 3))
         self.retryable = set(settings.get("retryable_turn_errors", ["INTERVIEW_TURN_TIMEOUT"]))
         self.deadline = float(settings.get("deadline_seconds", 2700))
+        self.paid: Allowance | None = None
+
+    def configure(self, options: RunOptions) -> None:
+        """Apply the run's options: poll pace, deadline, the paid-generation budget."""
+        if options.poll_interval is not None:
+            self.poll_interval = options.poll_interval
+            self.turn_poll_interval = min(self.turn_poll_interval, options.poll_interval)
+        if options.deadline is not None:
+            self.deadline = options.deadline
+        self.paid = options.generations
+
+    def wait_a_while(self) -> None:
+        """Long enough for a result that should stay put to be seen again later."""
+        self.client.clock.sleep(4 * self.poll_interval)
 
     # ---- interviews and turns -------------------------------------------------
     def create_interview(self) -> str:
@@ -113,7 +128,12 @@ class SpecStepDriver:
 
     # ---- generations ------------------------------------------------------------
     def start_generation(self, intake_id: Any, review_profile: Any = "Fast", *,
-                         omit_profile: bool = False, note: str = "") -> Exchange:
+                         paid: bool = True, omit_profile: bool = False,
+                         note: str = "") -> Exchange:
+        """POST /v1/generations. A `paid` request (one that should create a
+        generation) spends the run's budget first, or raises BudgetExceeded."""
+        if paid and self.paid is not None:
+            self.paid.take()
         body: dict[str, Any] = {"intake_id": intake_id}
         if not omit_profile:
             body["review_profile"] = review_profile

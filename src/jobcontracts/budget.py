@@ -1,0 +1,51 @@
+"""Budgets a live run must keep: paid operations and requests.
+
+A budget is one count for the whole run, shared by every pytest-xdist worker
+through a small file under an advisory lock, so `-n 4` cannot spend four
+times what the user allowed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+
+class BudgetExceeded(Exception):
+    """A limit the user set is reached; the test stops there and is skipped."""
+
+
+class Allowance:
+    """`limit` takes at most, counted in `path` across processes; None = unlimited."""
+
+    def __init__(self, name: str, limit: int | None, path: Path | None, hint: str) -> None:
+        self.name, self.limit, self.path, self.hint = name, limit, path, hint
+        self._local = 0
+
+    def take(self, count: int = 1) -> None:
+        """Spend `count`, or raise `BudgetExceeded` having spent nothing."""
+        if self.path is None:
+            if self.limit is not None and self._local + count > self.limit:
+                raise BudgetExceeded(self._refusal())
+            self._local += count
+            return
+        with open(self.path, "a+", encoding="ascii") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            spent = int(handle.read().strip() or 0)
+            if self.limit is not None and spent + count > self.limit:
+                raise BudgetExceeded(self._refusal())
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(spent + count))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def spent(self) -> int:
+        if self.path is None or not self.path.exists():
+            return self._local
+        return int(self.path.read_text(encoding="ascii").strip() or 0)
+
+    def _refusal(self) -> str:
+        return f"the run's {self.name} budget ({self.limit}) is spent; {self.hint}"

@@ -1,0 +1,54 @@
+"""The `jobcontracts` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .apis import API_NAMES, api_support
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jobcontracts", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="serve an embedded simulator over HTTP (a mock server for clients)")
+    serve.add_argument("api", choices=API_NAMES)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME",
+                       help="break one rule on purpose (repeatable)")
+    serve.add_argument("--speed", type=float, default=1.0,
+                       help="scale simulated durations: 60 runs a 32-minute generation in 32 s")
+    serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                       help="a key the server accepts (default: the simulator's test key)")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(parser, args)
+    return 2
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    support = api_support(args.api)
+    unknown = [f for f in args.fault if f not in support.faults]
+    if unknown:
+        parser.error(f"unknown fault(s) {unknown} for {args.api}; known: "
+                     f"{', '.join(sorted(support.faults))}")
+    if args.speed <= 0:
+        parser.error("--speed must be positive")
+    keys = args.api_key or [support.api_key]
+    faults = f", faults: {', '.join(args.fault)}" if args.fault else ""
+    print(f"jobcontracts: serving the {args.api} simulator on http://{args.host}:{args.port} "
+          f"(speed {args.speed:g}x{faults}); API key: {keys[0]}", file=sys.stderr, flush=True)
+    serve(args.api, host=args.host, port=args.port, speed=args.speed, faults=args.fault,
+          seed=args.seed, api_keys=keys)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Serve an embedded simulator over real HTTP (starlette on uvicorn).
+
+The simulator speaks `httpx.Request → httpx.Response`; this adapter turns each
+ASGI request into an `httpx.Request` and back, so the served simulator is the
+very one the in-process suite uses, faults and all. Its clock is real time
+scaled by `speed`: at `--speed 60` a 32-minute generation takes 32 seconds.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from .apis import api_support
+from .clock import ScaledClock
+
+#: Headers the ASGI server computes itself.
+_HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+
+
+class SimulatorApp:
+    """An ASGI app forwarding every HTTP request to a simulator's handler."""
+
+    def __init__(self, simulator: Any) -> None:
+        self.simulator = simulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        body = await request.body()
+        outgoing = httpx.Request(request.method, str(request.url),
+                                 headers=request.headers.raw, content=body)
+        answer = self.simulator.handle(outgoing)
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
+        response = Response(answer.content, status_code=answer.status_code, headers=headers)
+        await response(scope, receive, send)
+
+
+def make_simulator(api: str, *, speed: float = 1.0, faults: Iterable[str] = (),
+                   seed: int = 0, api_keys: Iterable[str] = ()) -> Any:
+    support = api_support(api)
+    keys = tuple(api_keys) or (support.api_key,)
+    return support.simulator(clock=ScaledClock(speed), seed=seed, faults=set(faults),
+                             api_keys=keys)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def serve(api: str, *, host: str = "127.0.0.1", port: int = 8000, speed: float = 1.0,
+          faults: Iterable[str] = (), seed: int = 0, api_keys: Iterable[str] = (),
+          log_level: str = "warning") -> None:
+    """Serve until interrupted."""
+    app = SimulatorApp(make_simulator(api, speed=speed, faults=faults, seed=seed,
+                                      api_keys=api_keys))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+
+
+@contextmanager
+def served(api: str, **options: Any) -> Iterator[str]:
+    """Serve in a background thread on a free loopback port; yield the base URL."""
+    host = options.pop("host", "127.0.0.1")
+    port = options.pop("port", None) or free_port(host)
+    app = SimulatorApp(make_simulator(api, **options))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, name=f"jobcontracts-serve-{api}", daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"the {api} simulator could not start on {host}:{port}")
+            threading.Event().wait(0.01)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
