@@ -309,3 +309,17 @@ def test_specstep_uses_every_rule_kind() -> None:
     contract = load_contract(SPECSTEP)
     used = {check.kind for rule in contract.rules for check in rule.checks}
     assert used == set(REGISTRY)
+
+
+def test_params_may_name_settings_and_overrides_replace_them() -> None:
+    path = Path(__file__).resolve().parents[1] / "contracts" / "specstep.yaml"
+    default = load_contract(path)
+    tuned = load_contract(path, {"clarification_resume_seconds": 5})
+    within = [c.raw_params["within"] for c in tuned.rule("SS-CLAR-2").checks if "within" in
+              c.raw_params]
+    assert within == [5]
+    assert default.settings["clarification_resume_seconds"] == 120
+
+
+def test_unknown_setting_reference(tmp_path: Path) -> None:
+    fails(tmp_path, variant("min: 0", "min: $nowhere"), line=29, says="$nowhere names no setting")

@@ -31,7 +31,9 @@ class ContractError(Exception):
         super().__init__(text)
 
 
-def load_contract(path: str | Path) -> Contract:
+def load_contract(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Contract:
+    """Load a contract. `overrides` replace its settings; a rule param written
+    `$name` takes the value of setting `name`."""
     file = Path(path)
     try:
         source = file.read_text(encoding="utf-8")
@@ -41,12 +43,31 @@ def load_contract(path: str | Path) -> Contract:
     if not isinstance(data, dict):
         raise ContractError(file, 1, "a contract must be a mapping at the top level")
     locate = _Locator(file, source, lines)
+    settings = data.get("settings")
+    if overrides:
+        settings = {**(settings if isinstance(settings, dict) else {}), **overrides}
+        data["settings"] = settings
+    if "rules" in data:
+        data["rules"] = _substitute(data["rules"], settings or {}, ("rules",), locate)
     try:
         contract = Contract.model_validate(data)
     except ValidationError as exc:
         raise locate.error(exc, ()) from None
     _check_references(contract, locate)
     return contract
+
+
+def _substitute(value: Any, settings: Mapping[str, Any], loc: Loc, locate: _Locator) -> Any:
+    if isinstance(value, str) and value.startswith("$") and value[1:].isidentifier():
+        if value[1:] not in settings:
+            known = ", ".join(settings) or "the contract has none"
+            raise locate.at(loc, f"{value} names no setting (settings: {known})")
+        return settings[value[1:]]
+    if isinstance(value, dict):
+        return {k: _substitute(v, settings, (*loc, k), locate) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, settings, (*loc, i), locate) for i, v in enumerate(value)]
+    return value
 
 
 def _compose(file: Path, source: str) -> tuple[Any, dict[Loc, int]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, settings
 
 from .apis import API_NAMES, api_support
@@ -39,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run against the embedded simulator with this named fault")
     group.addoption("--contract-report", default=None, metavar="PATH",
                     help="write every rule's status (verified/violated/not_reached) as JSON")
+    group.addoption("--contract-setting", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a contract setting, e.g. clarification_resume_seconds=30 "
+                         "(the value is read as YAML)")
     group.addoption("--contracts-dir", default=None, metavar="DIR",
                     help="where the contract YAML files are (default: <rootdir>/contracts)")
     live = parser.getgroup("jobcontracts live runs",
@@ -109,7 +113,7 @@ def contract_for(config: pytest.Config, api: str) -> Contract:
     if api not in contracts:
         base = config.getoption("contracts_dir") or config.rootpath / "contracts"
         try:
-            contracts[api] = load_contract(Path(base) / f"{api}.yaml")
+            contracts[api] = load_contract(Path(base) / f"{api}.yaml", setting_overrides(config))
         except ContractError as exc:
             raise pytest.UsageError(str(exc)) from None
         ledger = config.stash[LEDGER]
@@ -122,6 +126,16 @@ def contract_for(config: pytest.Config, api: str) -> Contract:
                 for rule_id in rule_ids:
                     ledger.hint(rule_id, hint)
     return contracts[api]
+
+
+def setting_overrides(config: pytest.Config) -> dict[str, Any]:
+    overrides = {}
+    for item in config.getoption("contract_setting"):
+        name, sep, raw = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise pytest.UsageError(f"--contract-setting {item!r}: expected NAME=VALUE")
+        overrides[name] = yaml.safe_load(raw)
+    return overrides
 
 
 def target_for(config: pytest.Config, contract: Contract) -> Target:
