@@ -22,9 +22,12 @@ class SuiteRun:
         return {rule_id for rule_id, entry in self.rules.items() if entry["status"] == status}
 
 
-def run_suite(tmp_path: Path, *args: str, timeout: float = 600) -> SuiteRun:
+def run_suite(tmp_path: Path, *args: str, timeout: float = 600,
+              env: dict[str, str] | None = None) -> SuiteRun:
     report = tmp_path / "report.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBCONTRACTS_", "PYTEST_"))}
+    inherited = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("JOBCONTRACTS_", "PYTEST_", "SPECSTEP_"))}
+    env = {**inherited, **(env or {})}
     command = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
                "-p", "no:xdist", "--contract-report", str(report), *args]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,

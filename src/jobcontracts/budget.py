@@ -23,10 +23,11 @@ class Allowance:
         self.name, self.limit, self.path, self.hint = name, limit, path, hint
         self._local = 0
 
-    def take(self, count: int = 1) -> None:
-        """Spend `count`, or raise `BudgetExceeded` having spent nothing."""
+    def take(self, count: int = 1, *, keep: int = 0) -> None:
+        """Spend `count`, leaving `keep` for others, or raise `BudgetExceeded`
+        having spent nothing."""
         if self.path is None:
-            if self.limit is not None and self._local + count > self.limit:
+            if self.limit is not None and self._local + count > self.limit - keep:
                 raise BudgetExceeded(self._refusal())
             self._local += count
             return
@@ -34,7 +35,7 @@ class Allowance:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
             spent = int(handle.read().strip() or 0)
-            if self.limit is not None and spent + count > self.limit:
+            if self.limit is not None and spent + count > self.limit - keep:
                 raise BudgetExceeded(self._refusal())
             handle.seek(0)
             handle.truncate()

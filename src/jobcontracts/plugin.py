@@ -81,6 +81,9 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.register_profile("jobcontracts-selftest",
                               parent=settings.get_profile("jobcontracts"), max_examples=10,
                               phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    settings.register_profile("jobcontracts-live-selftest",
+                              parent=settings.get_profile("jobcontracts-selftest"),
+                              max_examples=5)
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("jobcontracts")
     config.stash[LEDGER] = Ledger()

@@ -128,12 +128,13 @@ class SpecStepDriver:
 
     # ---- generations ------------------------------------------------------------
     def start_generation(self, intake_id: Any, review_profile: Any = "Fast", *,
-                         paid: bool = True, omit_profile: bool = False,
+                         paid: bool = True, keep: int = 0, omit_profile: bool = False,
                          note: str = "") -> Exchange:
         """POST /v1/generations. A `paid` request (one that should create a
-        generation) spends the run's budget first, or raises BudgetExceeded."""
+        generation) spends the run's budget first, leaving `keep` generations
+        for other tests, or raises BudgetExceeded."""
         if paid and self.paid is not None:
-            self.paid.take()
+            self.paid.take(keep=keep)
         body: dict[str, Any] = {"intake_id": intake_id}
         if not omit_profile:
             body["review_profile"] = review_profile
