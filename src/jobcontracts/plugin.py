@@ -104,8 +104,9 @@ class _XdistMerge:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         wire = getattr(node, "workeroutput", {}).get("jobcontracts")
-        if wire:
+        if wire and wire["used"]:
             ledger = self.config.stash[LEDGER]
+            ledger.used = True
             for api in wire["apis"]:
                 ledger.register(contract_for(self.config, api))
             ledger.merge_wire(wire["rules"])
@@ -260,7 +261,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     ledger = config.stash[LEDGER]
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput["jobcontracts"] = {"apis": list(ledger.apis), "rules": ledger.to_wire()}
+        workeroutput["jobcontracts"] = {"apis": list(ledger.apis), "rules": ledger.to_wire(),
+                                        "used": ledger.used}
         return
     path = config.getoption("contract_report")
     if path:
@@ -269,7 +271,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     ledger = config.stash[LEDGER]
-    if getattr(config, "workeroutput", None) is not None or not ledger.rules:
+    if getattr(config, "workeroutput", None) is not None or not ledger.used:
         return
     counts = ledger.counts()
     terminalreporter.section("jobcontracts")

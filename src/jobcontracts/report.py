@@ -67,6 +67,7 @@ class Ledger:
     def __init__(self) -> None:
         self.rules: dict[str, RuleTally] = {}
         self.apis: dict[str, Contract] = {}
+        self.used = False
 
     def register(self, contract: Contract) -> None:
         if contract.api in self.apis:
@@ -77,6 +78,7 @@ class Ledger:
                                             [c.kind for c in rule.checks])
 
     def record(self, outcomes: dict[str, RuleOutcome]) -> None:
+        self.used = True
         for rule_id, outcome in outcomes.items():
             self.rules[rule_id].add(outcome)
 
