@@ -212,6 +212,9 @@ def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
     reproduce = f"pytest '{request.node.nodeid}' --hypothesis-seed={seed}"
     if target.fault:
         reproduce += f" --sim-fault {target.fault}"
+    if target.kind == "live":
+        reproduce = (f"{contract.target.url_env}={target.base_url} {reproduce} "
+                     f"(with {contract.target.key_env} set)")
     run = ApiRun(contract, target, seed=int(seed) if seed.isdigit() else hash(seed),
                  reproduce=reproduce, record=config.stash[LEDGER].record,
                  driver_factory=support.driver, simulator_factory=support.simulator,
