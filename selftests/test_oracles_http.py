@@ -5,77 +5,30 @@ to downloads."""
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from email.utils import formatdate
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jobcontracts.loader import load_contract
-from jobcontracts.oracles import REGISTRY, Verdict
-from jobcontracts.oracles.context import Context
 from jobcontracts.oracles.http import retry_after_seconds
-from jobcontracts.trace import Exchange, Trace
+from jobcontracts.trace import Exchange
 
-CONTRACT = load_contract(Path(__file__).resolve().parents[1] / "contracts" / "specstep.yaml")
-BASE = "https://api.test"
+from .oracle_kit import BASE, broken, check, ok
+from .oracle_kit import Traffic as BaseTraffic
+
 FILES = "https://files.test/p1.zip?sig=abc"
 ERROR = {"error": {"code": "NOT_FOUND", "message": "no such thing"}}
 
 
-class Traffic:
-    """A trace under construction: each call appends one exchange `wait` s after the last."""
-
-    def __init__(self) -> None:
-        self.trace = Trace()
-        self.now = 1_700_000_000.0
-
-    def __call__(self, method: str, path: str, status: int = 200, body: Any = None, *,
-                 raw: bytes | None = None, ctype: str | None = "application/json",
-                 headers: dict[str, str] | None = None, credential: str = "valid",
-                 origin: str = "api", url: str | None = None, wait: float = 1.0,
-                 error: str | None = None) -> Exchange:
-        self.now += wait
-        if raw is None:
-            raw = b"" if body is None else json.dumps(body).encode()
-        response_headers = {"Content-Type": ctype} if ctype else {}
-        ex = Exchange(seq=self.trace.next_seq(), method=method, url=url or BASE + path,
-                      request_headers={}, request_body=b"", status=status,
-                      response_headers={**response_headers, **(headers or {})},
-                      response_body=raw, started_at=self.now, finished_at=self.now + 0.1,
-                      origin=origin, credential=credential, error=error)
-        self.trace.append(ex)
-        return ex
-
+class Traffic(BaseTraffic):
+    START = 1_700_000_000.0
     def throttled(self, retry_after: str | None = "2", wait: float = 1.0) -> Exchange:
         headers = {} if retry_after is None else {"Retry-After": retry_after}
         return self("GET", "/v1/me", 429, {"error": {"code": "RATE", "message": "slow"}},
                     headers=headers, wait=wait)
 
 
-def check(rule_id: str, kind: str, t: Traffic) -> Verdict:
-    """Run the first check of `kind` in the real rule `rule_id`, alone, over the trace."""
-    found = next(c for c in CONTRACT.rule(rule_id).checks if c.kind == kind)
-    spec = REGISTRY[kind]
-    verdict = Verdict(rule_id)
-    spec.fn(t.trace, spec.params.model_validate(found.raw_params), Context(CONTRACT, t.trace),
-            verdict)
-    return verdict
-
-
-def ok(v: Verdict, reached: int | None = None) -> None:
-    assert not v.violations, "\n".join(x.render() for x in v.violations)
-    assert v.reached > 0 if reached is None else v.reached == reached
-
-
-def broken(v: Verdict, *seqs: int, says: str = "") -> None:
-    assert v.violations, f"{v.rule}: expected a violation"
-    for x in v.violations:
-        assert x.rule == v.rule and x.render().startswith(f"{v.rule} ")
-    assert {ex.seq for x in v.violations for ex in x.exchanges} == set(seqs)
-    assert any(says in x.why for x in v.violations), [x.why for x in v.violations]
 
 
 def a_zip() -> bytes:

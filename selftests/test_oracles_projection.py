@@ -7,43 +7,21 @@ nothing to judge.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jobcontracts.loader import load_contract
-from jobcontracts.oracles import REGISTRY, Verdict, judge_trace
-from jobcontracts.oracles.context import Context
+from jobcontracts.oracles import judge_trace
 from jobcontracts.oracles.projection import type_problem
-from jobcontracts.trace import Exchange, Trace
+from jobcontracts.trace import Exchange
 
-CONTRACT = load_contract(Path(__file__).resolve().parents[1] / "contracts" / "specstep.yaml")
-BASE = "https://api.test"
+from .oracle_kit import CONTRACT, broken, check, ok
+from .oracle_kit import Traffic as BaseTraffic
+
 PKG = "5f0c6b1e-8a53-4b8e-9d6a-0c2a1b3c4d5e"
 
 
-class Traffic:
-    """A trace under construction: each call appends one exchange `wait` s after the last."""
-
-    def __init__(self) -> None:
-        self.trace = Trace()
-        self.now = 1_000.0
-
-    def __call__(self, method: str, path: str, status: int = 200, body: Any = None, *,
-                 req: Any = None, credential: str = "valid", wait: float = 1.0) -> Exchange:
-        self.now += wait
-        raw = b"" if body is None else json.dumps(body).encode()
-        sent = b"" if req is None else json.dumps(req).encode()
-        ex = Exchange(seq=self.trace.next_seq(), method=method, url=BASE + path,
-                      request_headers={}, request_body=sent,
-                      status=status, response_headers={"Content-Type": "application/json"},
-                      response_body=raw, started_at=self.now, finished_at=self.now + 0.1,
-                      credential=credential)
-        self.trace.append(ex)
-        return ex
-
+class Traffic(BaseTraffic):
     def gen(self, state: str = "Running", **fields: Any) -> Exchange:
         """A poll of a generation (`id` defaults to g1) showing `state` and `fields`."""
         body = gen_body(state, **fields)
@@ -69,27 +47,6 @@ def gen_body(state: str = "Running", **fields: Any) -> dict[str, Any]:
             "host_restart_resume_count": 0, **fields}
 
 
-def check(rule_id: str, kind: str, t: Traffic, nth: int = 0) -> Verdict:
-    """Run the `nth` check of `kind` in the real rule `rule_id`, alone, over the trace."""
-    found = [c for c in CONTRACT.rule(rule_id).checks if c.kind == kind][nth]
-    spec = REGISTRY[kind]
-    verdict = Verdict(rule_id)
-    spec.fn(t.trace, spec.params.model_validate(found.raw_params), Context(CONTRACT, t.trace),
-            verdict)
-    return verdict
-
-
-def ok(v: Verdict, reached: int | None = None) -> None:
-    assert not v.violations, "\n".join(x.render() for x in v.violations)
-    assert v.reached > 0 if reached is None else v.reached == reached
-
-
-def broken(v: Verdict, *seqs: int, says: str = "") -> None:
-    assert v.violations, f"{v.rule}: expected a violation"
-    for x in v.violations:
-        assert x.rule == v.rule and x.render().startswith(f"{v.rule} ")
-    assert {ex.seq for x in v.violations for ex in x.exchanges} == set(seqs)
-    assert any(says in x.why for x in v.violations), [x.why for x in v.violations]
 
 
 # ---- required_keys -------------------------------------------------------------------

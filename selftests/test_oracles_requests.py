@@ -8,44 +8,20 @@ nothing to judge.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jobcontracts.loader import load_contract
-from jobcontracts.oracles import REGISTRY, Verdict
-from jobcontracts.oracles.context import Context
-from jobcontracts.trace import Exchange, Trace
+from jobcontracts.trace import Exchange
 
-CONTRACT = load_contract(Path(__file__).resolve().parents[1] / "contracts" / "specstep.yaml")
-BASE = "https://api.test"
+from .oracle_kit import Traffic as BaseTraffic
+from .oracle_kit import broken, check, ok
+
 PAUSED = "PausedAwaitingClarification"
 ERROR = {"error": {"code": "NOPE", "message": "no"}}
 
 
-class Traffic:
-    """A trace under construction: each call appends one exchange `wait` s after the last."""
-
-    def __init__(self) -> None:
-        self.trace = Trace()
-        self.now = 1_000.0
-
-    def __call__(self, method: str, path: str, status: int = 200, body: Any = None, *,
-                 req: Any = None, key: str | None = None, credential: str = "valid",
-                 wait: float = 1.0) -> Exchange:
-        self.now += wait
-        ex = Exchange(
-            seq=self.trace.next_seq(), method=method, url=BASE + path,
-            request_headers={} if key is None else {"Idempotency-Key": key},
-            request_body=b"" if req is None else json.dumps(req).encode(), status=status,
-            response_headers={"Content-Type": "application/json"},
-            response_body=b"" if body is None else json.dumps(body).encode(),
-            started_at=self.now, finished_at=self.now + 0.1, credential=credential)
-        self.trace.append(ex)
-        return ex
-
+class Traffic(BaseTraffic):
     def interview(self, iid: str = "i1", user_turns: int = 1, **fields: Any) -> Exchange:
         turns = [{"role": "user", "text": f"t{n}"} for n in range(user_turns)]
         return self("GET", f"/v1/interviews/{iid}", 200,
@@ -76,27 +52,6 @@ class Traffic:
                     {} if status == 200 else ERROR, req=batch, **kw)
 
 
-def check(rule_id: str, kind: str, t: Traffic, nth: int = 0) -> Verdict:
-    """Run the `nth` check of `kind` in the real rule `rule_id`, alone, over the trace."""
-    found = [c for c in CONTRACT.rule(rule_id).checks if c.kind == kind][nth]
-    spec = REGISTRY[kind]
-    verdict = Verdict(rule_id)
-    spec.fn(t.trace, spec.params.model_validate(found.raw_params), Context(CONTRACT, t.trace),
-            verdict)
-    return verdict
-
-
-def ok(v: Verdict, reached: int | None = None) -> None:
-    assert not v.violations, "\n".join(x.render() for x in v.violations)
-    assert v.reached > 0 if reached is None else v.reached == reached
-
-
-def broken(v: Verdict, *seqs: int, says: str = "") -> None:
-    assert v.violations, f"{v.rule}: expected a violation"
-    for x in v.violations:
-        assert x.rule == v.rule and x.render().startswith(f"{v.rule} ")
-    assert {ex.seq for x in v.violations for ex in x.exchanges} == set(seqs)
-    assert any(says in x.why for x in v.violations), [x.why for x in v.violations]
 
 
 # ---- status_for ----------------------------------------------------------------------
