@@ -23,6 +23,7 @@ ERROR = {"error": {"code": "NOT_FOUND", "message": "no such thing"}}
 
 class Traffic(BaseTraffic):
     START = 1_700_000_000.0
+
     def throttled(self, retry_after: str | None = "2", wait: float = 1.0) -> Exchange:
         headers = {} if retry_after is None else {"Retry-After": retry_after}
         return self("GET", "/v1/me", 429, {"error": {"code": "RATE", "message": "slow"}},
