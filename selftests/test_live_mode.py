@@ -62,10 +62,9 @@ def test_request_budget_stops_the_run_cleanly(tmp_path):
     assert "40 HTTP requests" in run.output
 
 
-#: Projection and clarification faults live in episodes of 10-60 simulated
-#: seconds (a tick, the last phase, a retry wait): at speed 600 that is shorter
-#: than a poll, at speed 60 it spans several.
-TIMING = ("SS-PROJ-", "SS-CLAR-")
+#: Faults shown in an episode briefer than a poll at speed 600 (a one-tick
+#: Queued, the last phase, half a retry wait); at speed 60 each spans several.
+SLOWER = {"requeued-after-pause", "eta-negative", "progress-regresses"}
 MORE_BUDGET = {"ordinal-rejected": 8}  # the full run's generation, then each profile
 
 
@@ -73,9 +72,11 @@ MORE_BUDGET = {"ordinal-rejected": 8}  # the full run's generation, then each pr
 def test_fault_is_caught_live(tmp_path, fault):
     rule = FAULTS[fault].rule
     rate = rule in RATE_RULES
-    speed = 2 if rate else 60 if rule.startswith(TIMING) else 600
+    speed = 2 if rate else 60 if fault in SLOWER else 600
+    # A Fast generation is ~300 simulated seconds: 0.5 s at speed 600, 5 s at 60.
+    deadline = "30" if speed == 60 else "5"
     args = [*(RATE if rate else FAST), "--hypothesis-profile", "jobcontracts-live-selftest",
-            "--live-deadline", "5"]
+            "--live-deadline", deadline]
     if fault in MORE_BUDGET:
         args += ["--max-generations", str(MORE_BUDGET[fault])]
     with served("specstep", speed=speed, faults=[fault]) as url:
