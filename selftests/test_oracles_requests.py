@@ -133,6 +133,21 @@ def test_no_side_effect_not_increased() -> None:
            says="refused with 429 but turns grew from 1 to 2")
 
 
+def test_unchanged_is_not_judged_after_an_accepted_write() -> None:
+    """An accepted batch resumes the run at the next tick: a later 422 cannot be
+    blamed for the change the tick brings."""
+    t = Traffic()
+    t.clar()
+    t.answer(422, "Q1")
+    t.clar()
+    ok(check("SS-CLAR-3", "no_side_effect", t), reached=1)
+    t.answer(200, "Q1", "Q2")
+    t.clar()
+    t.answer(422, "Q1")
+    t.clar(state="Running", questions=())
+    ok(check("SS-CLAR-3", "no_side_effect", t), reached=1)
+
+
 def test_no_side_effect_allows_accepted_writes_in_between() -> None:
     t = Traffic()
     t.interview(user_turns=1)

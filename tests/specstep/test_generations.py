@@ -58,7 +58,12 @@ def test_full_generation(specstep):
             d.clarifications(generation_id)
             probed.append(True)
 
+    answered = []
+
     def on_paused(generation_id):
+        if answered:
+            return  # resumes at the dispatcher's next tick
+        answered.append(True)
         questions = pending_questions(d, generation_id)
         for how in INEXACT if questions else ():
             d.answer(generation_id, inexact_batch(questions, how), note=f"inexact ({how})")

@@ -136,7 +136,8 @@ def _measure(body: Any, m: Measure) -> Any:
 @rule_kind("no_side_effect", NoSideEffect)
 def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict) -> None:
     """A refused request changed nothing: the observed resource just after it
-    is as just before, allowing for other accepted writes in between."""
+    is as just before. A counted measure allows one step per accepted write in
+    between; a compared one is judged only before any accepted write at all."""
     for ex, params in ctx.requests(p.request):
         if not selected(ex, params, p.when, ctx) or p.key_param not in params:
             continue
@@ -157,13 +158,20 @@ def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict
                                 before.exchange, ex, after.exchange)
             else:
                 verdict.judged()
-        elif accepted == 0:
+        elif not _written_before(ctx, p, params[p.key_param], after.seq):
             if new != old:
                 verdict.violate(f"refused with {ex.status} but {p.measure.fields} changed",
                                 before.exchange, ex, after.exchange,
                                 fields=tuple(p.measure.fields or ()))
             else:
                 verdict.judged()
+
+
+def _written_before(ctx: Context, p: NoSideEffect, key: str, seq: int) -> bool:
+    """Was the resource ever written before `seq`? An accepted write may take
+    effect later (a resume at the next tick), so "unchanged" proves nothing then."""
+    return any(other.seq < seq and other.status in p.commits and other.credential == "valid"
+               and op.get(p.key_param) == key for other, op in ctx.requests(p.request))
 
 
 class StateAfter(Params):
