@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .contract import Contract, Rule
+from .contract import Contract
 
 Loc = tuple[str | int, ...]
 
@@ -192,6 +192,3 @@ def _dangling(params: BaseModel, contract: Contract) -> Iterator[tuple[Loc, str]
                     if isinstance(ref, str) and ref != "*" and ref.partition("@")[0] not in table:
                         yield (field_name,), f"unknown {table_name} {ref!r}"
 
-
-def rules_by_id(contract: Contract) -> dict[str, Rule]:
-    return {rule.id: rule for rule in contract.rules}

@@ -5,13 +5,12 @@ and the client retries it."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Any, Literal
 
 from pydantic import Field
 
 from ..trace import ABSENT, Exchange, Trace, lookup
-from .context import Cond, Context, holds, judgeable, record_key, request_body
+from .context import Cond, Context, holds, judgeable, request_body
 from .registry import Params, Verdict, rule_kind
 
 
@@ -259,9 +258,3 @@ def agrees_with(trace: Trace, p: AgreesWith, ctx: Context, verdict: Verdict) -> 
                             f"shows {expected!r} before and after",
                             before.exchange, obs.exchange, after.exchange, fields=(p.field,))
 
-
-def duplicates(items: list[str]) -> list[str]:
-    return [item for item, n in Counter(items).items() if n > 1]
-
-
-__all__ = ["When", "duplicates", "record_key", "selected"]
