@@ -63,9 +63,12 @@ def test_request_budget_stops_the_run_cleanly(tmp_path):
 
 
 #: Faults shown in an episode briefer than a poll at speed 600 (the last phase,
-#: half a retry wait, a one-tick Queued); slower, each spans several polls even
-#: on a loaded machine.
-SLOWER = {"eta-negative": 60, "progress-regresses": 60, "requeued-after-pause": 20}
+#: half a retry wait, a one-tick Queued): served slower, each spans several
+#: polls. The poll pace stays under the rate limiter's refill at that speed
+#: (2 tokens per simulated second), or a 429's one-second Retry-After would
+#: sleep through the episode.
+SLOWER = {"eta-negative": (60, 0.05), "progress-regresses": (60, 0.05),
+          "requeued-after-pause": (20, 0.15)}
 MORE_BUDGET = {"ordinal-rejected": 8}  # the full run's generation, then each profile
 
 
@@ -73,11 +76,11 @@ MORE_BUDGET = {"ordinal-rejected": 8}  # the full run's generation, then each pr
 def test_fault_is_caught_live(tmp_path, fault):
     rule = FAULTS[fault].rule
     rate = rule in RATE_RULES
-    speed = 2 if rate else SLOWER.get(fault, 600)
+    speed, poll = (2, 0.05) if rate else SLOWER.get(fault, (600, 0.05))
     # A Fast generation is ~300 simulated seconds: 0.5 s at speed 600, 15 s at 20.
     deadline = "5" if speed == 600 else "60"
     args = [*(RATE if rate else FAST), "--hypothesis-profile", "jobcontracts-live-selftest",
-            "--live-deadline", deadline]
+            "--live-deadline", deadline, "--poll-interval", str(poll)]
     if fault in MORE_BUDGET:
         args += ["--max-generations", str(MORE_BUDGET[fault])]
     with served("specstep", speed=speed, faults=[fault]) as url:
