@@ -19,9 +19,6 @@ def paused_generation(d):
     return generation_id
 
 
-def pending_questions(d, generation_id):
-    items = d.clarifications(generation_id).get("clarifications") or []
-    return [c["question"] for c in items if isinstance(c, dict) and "question" in c]
 
 
 @given(data=st.data())
@@ -30,7 +27,7 @@ def test_inexact_batches_are_refused_whole(specstep, data):
     with specstep.example() as run:
         d = run.driver
         generation_id = paused_generation(d)
-        questions = pending_questions(d, generation_id)
+        questions = d.pending_questions(generation_id)
         if not questions:
             return  # SS-CLAR-1 judges an empty list while paused
         how, batch = data.draw(inexact_batches(questions), label="batch")
@@ -45,7 +42,7 @@ def test_exact_batches_in_any_order_resume(specstep, data):
     with specstep.example() as run:
         d = run.driver
         generation_id = paused_generation(d)
-        questions = pending_questions(d, generation_id)
+        questions = d.pending_questions(generation_id)
         if not questions:
             return
         d.answer(generation_id, data.draw(exact_batches(questions), label="batch"))

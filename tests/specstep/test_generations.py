@@ -64,7 +64,7 @@ def test_full_generation(specstep):
         if answered:
             return  # resumes at the dispatcher's next tick
         answered.append(True)
-        questions = pending_questions(d, generation_id)
+        questions = d.pending_questions(generation_id)
         for how in INEXACT if questions else ():
             d.answer(generation_id, inexact_batch(questions, how), note=f"inexact ({how})")
             d.clarifications(generation_id)
@@ -81,8 +81,3 @@ def test_full_generation(specstep):
     d.generation(generation_id)
     if final.get("package_id"):
         d.download_package(final["package_id"])
-
-
-def pending_questions(d, generation_id):
-    items = d.clarifications(generation_id).get("clarifications") or []
-    return [c["question"] for c in items if isinstance(c, dict) and "question" in c]

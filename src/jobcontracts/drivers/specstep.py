@@ -178,14 +178,22 @@ class SpecStepDriver:
                                     f"{self.deadline:g} s")
             self.client.clock.sleep(self.poll_interval)
 
+    def pending(self, generation_id: str) -> list[dict[str, Any]]:
+        """The pending clarifications (the well-formed items only)."""
+        items = self.clarifications(generation_id).get("clarifications")
+        return [c for c in items if isinstance(c, dict)] if isinstance(items, list) else []
+
+    def pending_questions(self, generation_id: str) -> list[str]:
+        return [q for c in self.pending(generation_id) if isinstance(q := c.get("question"), str)]
+
     def answer_all(self, generation_id: str) -> Exchange | None:
         """The document's `answer_clarifications()`: every pending question, verbatim."""
-        pending = self.clarifications(generation_id).get("clarifications")
-        if not isinstance(pending, list) or not pending:
+        pending = self.pending(generation_id)
+        if not pending:
             return None
         answers = [{"question": c.get("question"),
                     "answer": c.get("proposedDefault") or "Use your best judgment for v1."}
-                   for c in pending if isinstance(c, dict)]
+                   for c in pending]
         return self.answer(generation_id, answers, note="answer every pending question")
 
     def download_package(self, package_id: str) -> tuple[Exchange, Exchange | None]:
