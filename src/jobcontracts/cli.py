@@ -25,9 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
                        help="a key the server accepts (default: the simulator's test key)")
 
+    from . import verify
+
+    verify_parser = commands.add_parser(
+        "verify", help="judge recorded traffic (cassettes, HAR files) offline")
+    verify.add_arguments(verify_parser)
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(parser, args)
+    if args.command == "verify":
+        return verify.run(args, verify_parser)
     return 2
 
 

@@ -8,6 +8,7 @@ violations, each naming its rule id, the exchanges, and how to reproduce.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import tempfile
@@ -19,11 +20,22 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, settings
 
+from . import reproducible
 from .apis import API_NAMES, api_support
 from .budget import Allowance, BudgetExceeded
+from .cassette import write_cassette
 from .contract import Contract
 from .loader import ContractError, load_contract
+from .recording import (
+    TRAFFIC_OPTIONS,
+    ReplayError,
+    cassette_path,
+    read_manifest,
+    write_manifest,
+)
+from .replay import CassetteReplay
 from .report import Ledger
+from .scrub import REDACTED, Scrubber
 from .session import ApiRun, ContractFailure, RunOptions, Target
 
 LEDGER = pytest.StashKey[Ledger]()
@@ -45,6 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(the value is read as YAML)")
     group.addoption("--contracts-dir", default=None, metavar="DIR",
                     help="where the contract YAML files are (default: <rootdir>/contracts)")
+    group.addoption("--record", default=None, metavar="DIR",
+                    help="write every test's traffic, scrubbed, as VCR cassettes under DIR")
+    group.addoption("--replay", default=None, metavar="DIR",
+                    help="answer every test from the cassettes under DIR (no server at all)")
     live = parser.getgroup("jobcontracts live runs",
                            "budgets for a live target (set by the API's *_API_URL variable)")
     live.addoption("--max-generations", type=int, default=None, metavar="N",
@@ -69,8 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if seed is None:
         seed = str(random.randrange(10**6))
         config.option.hypothesis_seed = seed
+    seed = _replay_configure(config, str(seed))
     os.environ[SEED_ENV] = str(seed)
     config.option.hypothesis_seed = str(seed)
+    _force_hypothesis_seed(str(seed))
     settings.register_profile(
         "jobcontracts", database=None, deadline=None, max_examples=25, print_blob=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -93,8 +111,57 @@ def pytest_configure(config: pytest.Config) -> None:
     live = any(os.environ.get(contract_for(config, api).target.url_env) for api in API_NAMES)
     if live and not config.getoption("hypothesis_profile", None):
         settings.load_profile("jobcontracts-live")
+    if MANIFEST_KEY in config.stash:
+        settings.load_profile(config.stash[MANIFEST_KEY].get("profile", "jobcontracts"))
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistMerge(config), "jobcontracts-xdist")
+    record = config.getoption("record")
+    if record and not hasattr(config, "workerinput"):
+        targets = {api: dataclasses.asdict(target_for(config, contract_for(config, api)))
+                   for api in API_NAMES}
+        for target in targets.values():
+            del target["api_key"]
+        write_manifest(Path(record), str(seed), targets,
+                       {name: config.getoption(name) for name in TRAFFIC_OPTIONS},
+                       settings.get_current_profile_name())
+
+
+MANIFEST_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def _force_hypothesis_seed(seed: str) -> None:
+    """What `--hypothesis-seed` does, done here too: hypothesis's own plugin may
+    configure before this one (it does in xdist workers, which inherit the seed
+    only through the environment), and a replay needs the recorded examples."""
+    from hypothesis import core
+
+    reproducible.install()
+    core.global_force_seed = int(seed) if seed.isdigit() else seed  # type: ignore[assignment]
+
+
+def _replay_configure(config: pytest.Config, seed: str) -> str:
+    """With --replay, take the seed and traffic options the cassettes were recorded with."""
+    replay = config.getoption("replay")
+    if not replay:
+        return seed
+    if config.getoption("record"):
+        raise pytest.UsageError("--record and --replay cannot be used together")
+    try:
+        manifest = read_manifest(Path(replay))
+    except ReplayError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    given = config.getoption("hypothesis_seed", None)
+    if os.environ.get(SEED_ENV) and os.environ[SEED_ENV] != str(manifest["seed"]):
+        given = os.environ[SEED_ENV]
+    config.stash[MANIFEST_KEY] = manifest
+    for name, value in manifest["options"].items():
+        if name in TRAFFIC_OPTIONS:
+            setattr(config.option, name, value)
+    recorded = str(manifest["seed"])
+    if given is not None and str(given) != recorded and given != seed:
+        raise pytest.UsageError(f"--replay {replay} was recorded with seed {recorded}; "
+                                f"drop --hypothesis-seed {given} (a replay needs the same one)")
+    return recorded
 
 
 class _XdistMerge:
@@ -145,6 +212,12 @@ def setting_overrides(config: pytest.Config) -> dict[str, Any]:
 def target_for(config: pytest.Config, contract: Contract) -> Target:
     fault = config.getoption("sim_fault")
     support = api_support(contract.api)
+    if MANIFEST_KEY in config.stash:
+        recorded = config.stash[MANIFEST_KEY]["targets"].get(contract.api)
+        if recorded is None:
+            raise pytest.UsageError(f"--replay: nothing was recorded for {contract.api}")
+        return Target(contract.api, "replay", recorded["base_url"], REDACTED,
+                      replay_of=recorded.get("replay_of") or recorded["kind"])
     url = os.environ.get(contract.target.url_env)
     if url:
         key = os.environ.get(contract.target.key_env)
@@ -163,7 +236,7 @@ def target_for(config: pytest.Config, contract: Contract) -> Target:
 
 def options_for(config: pytest.Config, target: Target) -> RunOptions:
     """The run's budgets: cautious for a live server, unlimited for the simulator."""
-    live = target.kind == "live"
+    live = target.live
     shared = Path(os.environ[BUDGET_DIR_ENV])
     generations = config.getoption("max_generations")
     probe = config.getoption("rate_limit_probe")
@@ -215,16 +288,30 @@ def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
     if target.kind == "live":
         reproduce = (f"{contract.target.url_env}={target.base_url} {reproduce} "
                      f"(with {contract.target.key_env} set)")
+    replay = None
+    if target.kind == "replay":
+        cassette = cassette_path(Path(config.getoption("replay")), api, request.node.nodeid)
+        if not cassette.is_file():
+            pytest.skip(f"--replay: no cassette was recorded for this test ({cassette})")
+        reproduce += f" --replay {config.getoption('replay')}"
+        replay = CassetteReplay(cassette)
+    record = config.getoption("record")
     run = ApiRun(contract, target, seed=int(seed) if seed.isdigit() else hash(seed),
                  reproduce=reproduce, record=config.stash[LEDGER].record,
                  driver_factory=support.driver, simulator_factory=support.simulator,
-                 options=options_for(config, target))
+                 options=options_for(config, target), replay=replay,
+                 keep_traces=bool(record))
     runs = request.node.stash.setdefault(RUNS, [])
     runs.append(run)
     try:
         yield run
     finally:
         run.close()
+        if record and any(len(t) for t in run.traces):
+            write_cassette(cassette_path(Path(record), api, request.node.nodeid), run.traces,
+                           {"api": api, "test": request.node.nodeid, "target": target.kind,
+                            "fault": target.fault, "base_url": target.base_url,
+                            "seed": seed}, run.scrub)
 
 
 RUNS = pytest.StashKey[list[ApiRun]]()
@@ -269,7 +356,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     path = config.getoption("contract_report")
     if path:
-        ledger.write(Path(path))
+        keys = [os.environ.get(c.target.key_env, "") for c in ledger.apis.values()]
+        ledger.write(Path(path), Scrubber(keys).text)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

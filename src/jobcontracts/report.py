@@ -8,6 +8,7 @@ traffic exercised is `not_reached`, never `verified` by default.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,8 @@ class Ledger:
             counts[tally.status] += 1
         return counts
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path, scrub: Callable[[str], str] = str) -> None:
+        """Write the report as JSON; `scrub` takes secrets out of its text first."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.report(), indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        text = json.dumps(self.report(), indent=2, ensure_ascii=False)
+        path.write_text(scrub(text) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ Every trace is judged by every rule of the contract when it closes.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from .clock import Clock, RealClock, VirtualClock
 from .contract import Contract
 from .oracles import Violation, judge_trace
 from .oracles.judge import RuleOutcome
+from .replay import CassetteReplay
+from .scrub import Scrubber
 from .trace import Trace
 
 
@@ -30,12 +33,22 @@ class Target:
     """Where an API's traffic goes: the embedded simulator or a live URL."""
 
     api: str
-    kind: str  # "simulator" | "live"
+    kind: str  # "simulator" | "live" | "replay"
     base_url: str
     api_key: str
     fault: str | None = None
+    replay_of: str | None = None
+    """For a replay: the kind of target the cassettes were recorded from."""
+
+    @property
+    def live(self) -> bool:
+        """Traffic shaped for a live server (budgets, few polls), even when replayed."""
+        return self.kind == "live" or self.replay_of == "live"
 
     def describe(self) -> str:
+        if self.kind == "replay":
+            return f"{self.api}: replay of cassettes recorded from {self.replay_of} " \
+                   f"{self.base_url}"
         if self.kind == "live":
             return f"{self.api}: live server {self.base_url}"
         fault = f" with fault {self.fault!r}" if self.fault else " (conforming)"
@@ -60,12 +73,16 @@ def unlimited() -> RunOptions:
 
 
 class ContractFailure(AssertionError):
-    """Raised when a trace breaks rules; its message is the bug report."""
+    """Raised when a trace breaks rules; its message is the bug report (scrubbed:
+    it ends up in JUnit XML and CI logs)."""
 
-    def __init__(self, violations: list[Violation], reproduce: str) -> None:
+    def __init__(self, violations: list[Violation], reproduce: str,
+                 scrub: Scrubber | None = None) -> None:
         self.violations = violations
         shown = violations[:5]
         text = "\n".join(v.render() for v in shown)
+        if scrub is not None:
+            text = scrub.text(text)
         if len(violations) > len(shown):
             text += f"\n… and {len(violations) - len(shown)} more violation(s)"
         super().__init__(f"{text}\n  reproduce: {reproduce}")
@@ -82,12 +99,18 @@ class ApiRun:
     def __init__(self, contract: Contract, target: Target, *, seed: int, reproduce: str,
                  record: Recorder, driver_factory: Callable[[Client, Contract], Any],
                  simulator_factory: Callable[..., Any] | None = None,
-                 options: RunOptions | None = None) -> None:
+                 options: RunOptions | None = None, replay: CassetteReplay | None = None,
+                 keep_traces: bool = False) -> None:
         self.contract, self.target, self.seed = contract, target, seed
         self.reproduce, self._record = reproduce, record
         self._driver_factory, self._simulator_factory = driver_factory, simulator_factory
         self.options = options or unlimited()
+        self.replay, self.keep_traces = replay, keep_traces
+        self.scrub = Scrubber([target.api_key])
         self._examples = 0
+        self._unknown = 0
+        self.traces: list[Trace] = []
+        """Every trace of the run, oldest first, when `keep_traces` (for --record)."""
         self.trace = Trace()
         self.clock: Clock = RealClock()
         self.simulator: Any = None
@@ -95,9 +118,15 @@ class ApiRun:
 
     def _open(self) -> None:
         self.trace = Trace()
+        if self.keep_traces:
+            self.traces = [t for t in self.traces if len(t)] + [self.trace]
         self._judged_upto = 0
         transport: httpx.BaseTransport | None = None
-        if self.target.kind == "simulator":
+        if self.replay is not None:
+            clock = VirtualClock()
+            self.clock = clock
+            transport = self.replay.next_transport(clock, self.scrub)
+        elif self.target.kind == "simulator":
             assert self._simulator_factory is not None
             self.clock = VirtualClock()
             faults = {self.target.fault} if self.target.fault else set()
@@ -118,7 +147,14 @@ class ApiRun:
 
     @property
     def live(self) -> bool:
-        return self.target.kind == "live"
+        return self.target.live
+
+    def unknown_id(self) -> str:
+        """A UUID no server has minted, the same on every run with this seed, so
+        that a recorded run replays request for request."""
+        self._unknown += 1
+        rng = random.Random(f"unknown-id:{self.seed}:{self._unknown}")
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
     def require_simulator(self, why: str) -> None:
         """Skip against a live server: this test would spend what a live run must not."""
@@ -143,7 +179,7 @@ class ApiRun:
         """Judge the current trace and raise `ContractFailure` on any violation."""
         violations = self.judge()
         if violations:
-            raise ContractFailure(violations, self.reproduce) from cause
+            raise ContractFailure(violations, self.reproduce, self.scrub) from cause
 
     @contextmanager
     def example(self) -> Iterator[ApiRun]:

@@ -1,6 +1,5 @@
 """Generations: SS-GEN-*, every SS-PROJ-* over a full run, SS-PKG-1, SS-CLAR-4."""
 
-import uuid
 
 import pytest
 from hypothesis import given
@@ -37,7 +36,7 @@ def test_other_review_profiles_are_refused(specstep, profile):
 def test_unknown_intake_is_not_found(specstep):
     d = specstep.driver
     d.intake()
-    d.start_generation(str(uuid.uuid4()), "Standard", paid=False, note="unknown intake")
+    d.start_generation(specstep.unknown_id(), "Standard", paid=False, note="unknown intake")
 
 
 def test_full_generation(specstep):

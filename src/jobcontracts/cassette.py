@@ -1,0 +1,224 @@
+"""Cassettes: a test's traffic as a VCR.py cassette (YAML, format version 1).
+
+Each interaction is VCR's `request`/`response` pair plus a `jobcontracts`
+block that VCR ignores: the trace it belongs to (a hypothesis example), its
+clock times, and what the client knew but the scrubbed headers no longer say
+(was it the API's, how did it present its credential). The top-level
+`metadata` is the run's: API, test, target, seed, base URL.
+
+Everything is scrubbed (see `scrub.py`) before it is serialised. Reading
+streams the YAML events, one interaction at a time, so a long cassette never
+sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from .recorded import Entry, RecordingError
+from .scrub import Scrubber
+from .trace import Exchange, Trace
+
+FORMAT = "jobcontracts-cassette/1"
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _text_or_bytes(raw: bytes) -> str | bytes:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def interaction(exchange: Exchange, trace_no: int, scrub: Scrubber) -> dict[str, Any]:
+    """One exchange as a scrubbed VCR interaction."""
+    try:
+        reason = HTTPStatus(exchange.status).phrase
+    except ValueError:
+        reason = "no answer" if not exchange.status else ""
+    return {
+        "request": {
+            "method": exchange.method,
+            "uri": scrub.text(exchange.url),
+            "body": _text_or_bytes(scrub.body(exchange.request_body))
+            if exchange.request_body else None,
+            "headers": {k: [v] for k, v in scrub.headers(exchange.request_headers).items()},
+        },
+        "response": {
+            "status": {"code": exchange.status, "message": reason},
+            "headers": {k: [v] for k, v in scrub.headers(exchange.response_headers).items()},
+            "body": {"string": _text_or_bytes(scrub.body(exchange.response_body))},
+        },
+        "jobcontracts": {
+            "trace": trace_no, "seq": exchange.seq,
+            "started_at": exchange.started_at, "finished_at": exchange.finished_at,
+            "origin": exchange.origin, "credential": exchange.credential,
+            "error": scrub.text(exchange.error) if exchange.error else None,
+            "note": exchange.note,
+        },
+    }
+
+
+def write_cassette(path: Path, traces: Sequence[Trace], metadata: Mapping[str, Any],
+                   scrub: Scrubber) -> None:
+    """Write the traces as one cassette, atomically (a reader never sees half a file)."""
+    document = {
+        "metadata": {"format": FORMAT, **{k: v for k, v in metadata.items() if v is not None}},
+        "interactions": [interaction(ex, n, scrub)
+                         for n, trace in enumerate(traces, 1) for ex in trace],
+        "version": 1,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".{os.getpid()}.partial")
+    with partial.open("w", encoding="utf-8") as out:
+        yaml.dump(document, out, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                  width=120)
+    partial.replace(path)
+
+
+def read_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The metadata and every interaction of a (small) cassette, for replay."""
+    interactions: list[dict[str, Any]] = []
+    metadata: dict[str, Any] = {}
+    for key, value in _stream(path):
+        if key == "interactions":
+            interactions.append(value)
+        elif key == "metadata" and isinstance(value, dict):
+            metadata = value
+    return metadata, interactions
+
+
+def read_cassette_entries(path: Path) -> Iterator[Entry]:
+    for key, value in _stream(path):
+        if key == "interactions":
+            yield to_entry(value, path)
+
+
+def to_entry(item: Any, path: Path) -> Entry:
+    where = f"{path}:{item.get('_line', '?')}" if isinstance(item, dict) else str(path)
+    try:
+        request, response = item["request"], item["response"]
+        meta = item.get("jobcontracts") or {}
+        status = response["status"]
+        code = int(status["code"] if isinstance(status, Mapping) else status)
+        started = float(meta.get("started_at", 0.0))
+        return Entry(
+            method=str(request["method"]), url=str(request["uri"]),
+            request_headers=_headers(request.get("headers")),
+            request_body=_bytes(request.get("body")),
+            status=code, response_headers=_headers(response.get("headers")),
+            response_body=_bytes((response.get("body") or {}).get("string")),
+            started_at=started, finished_at=float(meta.get("finished_at", started)),
+            segment=meta.get("trace"), origin=meta.get("origin"),
+            credential=meta.get("credential"), error=meta.get("error"),
+            note=str(meta.get("note") or ""), where=where)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RecordingError(f"{where}: not a VCR interaction ({type(exc).__name__}: "
+                             f"{exc})") from None
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        return {}
+    headers = {}
+    for name, value in raw.items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        headers[str(name)] = str(value)
+    return headers
+
+
+def _bytes(raw: Any) -> bytes:
+    if raw is None:
+        return b""
+    if isinstance(raw, bytes):
+        return raw
+    return str(raw).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- streaming YAML
+
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _stream(path: Path) -> Iterator[tuple[str, Any]]:
+    """Yield `(top-level key, value)`, and for `interactions` each item on its
+    own, straight from the YAML event stream."""
+    try:
+        handle: IO[str] = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise RecordingError(f"{path}: {exc.strerror}") from None
+    with handle:
+        loader = _Loader(handle)
+        try:
+            yield from _top_level(loader, path)
+        except yaml.YAMLError as exc:
+            raise RecordingError(f"{path}: not YAML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise RecordingError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        finally:
+            loader.dispose()
+
+
+def _top_level(loader: Any, path: Path) -> Iterator[tuple[str, Any]]:
+    loader.get_event()  # StreamStart
+    if loader.check_event(yaml.StreamEndEvent):
+        raise RecordingError(f"{path}: empty file, not a cassette")
+    loader.get_event()  # DocumentStart
+    if not loader.check_event(yaml.MappingStartEvent):
+        raise RecordingError(f"{path}:1: a cassette is a mapping with 'interactions'")
+    loader.get_event()
+    seen = False
+    while not loader.check_event(yaml.MappingEndEvent):
+        key = _value(loader)
+        if key == "interactions" and loader.check_event(yaml.SequenceStartEvent):
+            seen = True
+            loader.get_event()
+            while not loader.check_event(yaml.SequenceEndEvent):
+                line = loader.peek_event().start_mark.line + 1
+                item = _value(loader)
+                if isinstance(item, dict):
+                    item["_line"] = line
+                yield "interactions", item
+            loader.get_event()
+        else:
+            yield str(key), _value(loader)
+    if not seen:
+        raise RecordingError(f"{path}: no 'interactions' list: not a VCR cassette")
+
+
+def _value(loader: Any) -> Any:
+    event = loader.get_event()
+    if isinstance(event, yaml.ScalarEvent):
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value,  # type: ignore[no-untyped-call]
+                                    event.implicit)
+        node = yaml.ScalarNode(tag, event.value, style=event.style)
+        return _CONSTRUCTOR.construct_document(node)
+    if isinstance(event, yaml.SequenceStartEvent):
+        items = []
+        while not loader.check_event(yaml.SequenceEndEvent):
+            items.append(_value(loader))
+        loader.get_event()
+        return items
+    if isinstance(event, yaml.MappingStartEvent):
+        mapping = {}
+        while not loader.check_event(yaml.MappingEndEvent):
+            key = _value(loader)
+            mapping[key if isinstance(key, str | int | float | bool) else str(key)] = \
+                _value(loader)
+        loader.get_event()
+        return mapping
+    line = event.start_mark.line + 1 if event.start_mark else "?"
+    raise yaml.YAMLError(f"line {line}: unsupported YAML ({type(event).__name__}; "
+                         "anchors and aliases are not used in cassettes)")

@@ -1,0 +1,178 @@
+"""Recorded traffic as traces: segments, and what a foreign recording leaves out.
+
+A recording (a cassette, a HAR file) is read as a stream of entries and cut
+into *segments*, each one trace judged on its own, so memory holds one
+segment, never the file. A segment ends where the recording says a run ended
+(a cassette's trace number, a HAR page) or where the traffic fell silent for
+longer than `split_idle` seconds: past that gap no rule of these contracts
+links two requests (the longest documented poll is 15 s, a resume 120 s).
+
+Our own cassettes say which exchanges went to the API and how each presented
+its credential (the key itself is scrubbed). A foreign recording does not, so
+`Classifier` infers both from the contract: an exchange is the API's when its
+path lies under the contract's endpoints on a host that served one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .contract import Contract
+from .scrub import REDACTED
+from .trace import Exchange, Trace
+
+DEFAULT_SPLIT_IDLE = 600.0
+
+
+class RecordingError(Exception):
+    """A recording that cannot be read; the message names the file and where."""
+
+
+@dataclass
+class Entry:
+    """One exchange as a recording holds it, before it joins a segment."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+    started_at: float
+    finished_at: float
+    segment: Any = None
+    """The recording's own run boundary (a trace number, a HAR page), if any."""
+    origin: str | None = None
+    credential: str | None = None
+    error: str | None = None
+    note: str = ""
+    where: str = ""
+
+
+@dataclass
+class Segment:
+    """One trace cut from a recording, with where it came from."""
+
+    source: str
+    where: str
+    trace: Trace = field(default_factory=Trace)
+
+    def describe(self) -> str:
+        return f"{self.where} ({len(self.trace)} exchanges)"
+
+
+class Classifier:
+    """Says which entries are the API's and how each presented its credential."""
+
+    def __init__(self, contract: Contract, *, base_url: str | None = None,
+                 api_key: str | None = None) -> None:
+        self.contract = contract
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.api_key = api_key
+        self.auth_header = contract.target.auth_header.lower()
+        templates = [e.template for e in contract.endpoints.values()]
+        self._templates = templates
+        self.prefix = _common_prefix([e.path for e in contract.endpoints.values()])
+        self._api_hosts: set[str] = set()
+
+    def origin(self, entry: Entry) -> str:
+        if entry.method.upper() == "OPTIONS":
+            return "external"  # a CORS preflight is the browser's, not the client's
+        if self.base_url is not None:
+            return "api" if entry.url.startswith(self.base_url) else "external"
+        parts = urlsplit(entry.url)
+        if parts.netloc not in self._api_hosts and any(
+                t.match(parts.path) is not None for t in self._templates):
+            self._api_hosts.add(parts.netloc)
+        if parts.netloc in self._api_hosts and parts.path.startswith(self.prefix):
+            return "api"
+        return "external"
+
+    def credential(self, entry: Entry) -> str:
+        """Compared with the configured key when the recording kept the header.
+        Otherwise (no key given, or the header scrubbed or filtered out, as
+        VCR users do) the only evidence left is the answer: a request counts
+        as valid unless it was refused with 401. That can hide an auth bug
+        offline, but never invents one."""
+        presented = next((v.strip() for k, v in entry.request_headers.items()
+                          if k.lower() == self.auth_header), "")
+        if self.api_key and presented and REDACTED not in presented:
+            return "valid" if presented.endswith(self.api_key) else "invalid"
+        if entry.status != 401:
+            return "valid"
+        return "invalid" if presented else "missing"
+
+
+def _common_prefix(paths: list[str]) -> str:
+    """`/v1/` for `/v1/me` and `/v1/interviews`: the path every endpoint shares."""
+    split = [p.strip("/").split("/") for p in paths]
+    shared: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1 or parts[0].startswith("{"):
+            break
+        shared.append(parts[0])
+    if split and len(shared) == min(len(s) for s in split):
+        shared = shared[:-1]
+    return "/" + "".join(f"{p}/" for p in shared)
+
+
+def segments(entries: Iterable[Entry], source: str, classifier: Classifier,
+             split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
+    """Cut a stream of entries into traces; yield each as soon as it ends."""
+    current: Segment | None = None
+    mark: Any = None
+    last_end = 0.0
+    for count, entry in enumerate(entries, 1):
+        idle = current is not None and entry.started_at - last_end > split_idle
+        if current is None or entry.segment != mark or idle:
+            if current is not None and len(current.trace):
+                yield current
+            mark = entry.segment
+            current = Segment(source, entry.where or f"{source}: entry {count}")
+        last_end = max(last_end, entry.finished_at) if not idle else entry.finished_at
+        current.trace.append(_exchange(entry, current.trace.next_seq(), classifier))
+    if current is not None and len(current.trace):
+        yield current
+
+
+def _exchange(entry: Entry, seq: int, classifier: Classifier) -> Exchange:
+    return Exchange(
+        seq=seq, method=entry.method.upper(), url=entry.url,
+        request_headers=entry.request_headers, request_body=entry.request_body,
+        status=entry.status, response_headers=entry.response_headers,
+        response_body=entry.response_body, started_at=entry.started_at,
+        finished_at=entry.finished_at, origin=entry.origin or classifier.origin(entry),
+        credential=entry.credential or classifier.credential(entry),
+        error=entry.error, note=entry.note)
+
+
+def recording_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """The files named, and under each directory every cassette and HAR file."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file()
+                              and p.suffix.lower() in (".yaml", ".yml", ".har", ".json")
+                              and p.name != "jobcontracts-run.yaml")
+        elif path.is_file():
+            yield path
+        else:
+            raise RecordingError(f"{path}: no such file or directory")
+
+
+def read_recording(path: Path, classifier: Classifier,
+                   split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
+    """The segments of one cassette or HAR file, read as a stream."""
+    from .cassette import read_cassette_entries
+    from .har import read_har_entries
+
+    if path.suffix.lower() in (".har", ".json"):
+        entries = read_har_entries(path)
+    else:
+        entries = read_cassette_entries(path)
+    yield from segments(entries, str(path), classifier, split_idle)

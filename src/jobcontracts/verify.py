@@ -1,0 +1,151 @@
+"""Offline verification: judge recorded traffic with the contract's oracles.
+
+`jobcontracts verify PATH... --contract specstep` reads cassettes and HAR
+files as streams of segments (see `recorded.py`), judges each segment with
+every rule exactly as a live run judges its traces, prints each violation as
+it is found (rule id, why, the exchanges, where in which file), and ends with
+the rules' tally. Exit status: 0 clean, 1 on any violation, 2 when a file
+could not be read (the other files are still judged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import yaml
+
+from .contract import Contract
+from .loader import ContractError, load_contract
+from .oracles import judge_trace
+from .recorded import (
+    DEFAULT_SPLIT_IDLE,
+    Classifier,
+    RecordingError,
+    Segment,
+    read_recording,
+    recording_files,
+)
+from .report import Ledger
+
+
+@dataclass
+class Outcome:
+    files: int = 0
+    segments: int = 0
+    exchanges: int = 0
+    violations: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if self.violations else 0
+
+
+def contract_path(name: str, contracts_dir: str | None) -> Path:
+    """`specstep` → `<dir>/specstep.yaml`; a path to a YAML file is taken as is."""
+    if name.endswith((".yaml", ".yml")):
+        return Path(name)
+    for base in ([Path(contracts_dir)] if contracts_dir else
+                 [Path.cwd() / "contracts", Path(__file__).resolve().parents[2] / "contracts"]):
+        if (base / f"{name}.yaml").is_file():
+            return base / f"{name}.yaml"
+    return Path(contracts_dir or "contracts") / f"{name}.yaml"
+
+
+def judged_segments(paths: Iterable[str | Path], contract: Contract, classifier: Classifier,
+                    ledger: Ledger, outcome: Outcome,
+                    split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[tuple[Segment, list[str]]]:
+    """Judge every segment of every file; yield each with its rendered violations."""
+    ledger.register(contract)
+    try:
+        files = list(recording_files(paths))
+    except RecordingError as exc:
+        outcome.errors.append(str(exc))
+        return
+    for path in files:
+        outcome.files += 1
+        try:
+            for segment in read_recording(path, classifier, split_idle):
+                outcome.segments += 1
+                outcome.exchanges += len(segment.trace)
+                outcomes = judge_trace(contract, segment.trace)
+                ledger.record(outcomes)
+                found = [v.render() for o in outcomes.values() for v in o.violations]
+                outcome.violations += len(found)
+                yield segment, found
+        except RecordingError as exc:
+            outcome.errors.append(str(exc))
+
+
+def verify(paths: Iterable[str | Path], contract: Contract, *, out: TextIO,
+           base_url: str | None = None, api_key: str | None = None,
+           split_idle: float = DEFAULT_SPLIT_IDLE, report: Path | None = None) -> Outcome:
+    ledger = Ledger()
+    outcome = Outcome()
+    classifier = Classifier(contract, base_url=base_url, api_key=api_key)
+    for segment, found in judged_segments(paths, contract, classifier, ledger, outcome,
+                                          split_idle):
+        if found:
+            out.write(f"FAIL {segment.describe()}\n")
+            for text in found:
+                out.write(f"  {text.replace(chr(10), chr(10) + '  ')}\n")
+    for error in outcome.errors:
+        out.write(f"ERROR {error}\n")
+    counts = ledger.counts()
+    out.write(f"jobcontracts verify ({contract.api}): {outcome.files} file(s), "
+              f"{outcome.segments} trace(s), {outcome.exchanges} exchanges\n"
+              f"rules: {counts['verified']} verified, {counts['violated']} violated, "
+              f"{counts['not_reached']} not reached\n")
+    for entry in ledger.report()["rules"]:
+        if entry["status"] == "violated":
+            out.write(f"  violated    {entry['id']}: {entry['detail']}\n")
+    if report is not None:
+        ledger.write(report)
+    return outcome
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="cassettes (.yaml) and HAR files (.har, .json), or directories")
+    parser.add_argument("--contract", required=True, metavar="NAME",
+                        help="the contract to judge by (specstep, or a path to a YAML file)")
+    parser.add_argument("--contracts-dir", default=None, metavar="DIR")
+    parser.add_argument("--base-url", default=None, metavar="URL",
+                        help="the API's base URL in the recording (default: inferred from "
+                             "the paths the contract names)")
+    parser.add_argument("--api-key", default=None, metavar="KEY",
+                        help="the key valid requests carried (default: the contract's key "
+                             "variable, e.g. SPECSTEP_API_KEY), to tell valid from invalid")
+    parser.add_argument("--split-idle", type=float, default=DEFAULT_SPLIT_IDLE, metavar="S",
+                        help="a silence this long ends a trace (default %(default)s s)")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a contract setting (the value is read as YAML)")
+    parser.add_argument("--report", default=None, metavar="PATH",
+                        help="write every rule's status as JSON")
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    overrides = {}
+    for item in args.setting:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.isidentifier():
+            parser.error(f"--setting {item!r}: expected NAME=VALUE")
+        overrides[name] = yaml.safe_load(raw)
+    try:
+        contract = load_contract(contract_path(args.contract, args.contracts_dir), overrides)
+    except ContractError as exc:
+        print(f"jobcontracts verify: {exc}", file=sys.stderr)
+        return 2
+    api_key = args.api_key or os.environ.get(contract.target.key_env) or None
+    outcome = verify(args.paths, contract, out=sys.stdout, base_url=args.base_url,
+                     api_key=api_key, split_idle=args.split_idle,
+                     report=Path(args.report) if args.report else None)
+    return outcome.exit_code
