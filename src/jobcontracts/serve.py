@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import uvicorn
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from .apis import api_support
 from .clock import ScaledClock
@@ -50,7 +50,29 @@ class SimulatorApp:
                                  headers=request.headers.raw, content=body)
         answer = self.simulator.handle(outgoing)
         headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-        response = Response(answer.content, status_code=answer.status_code, headers=headers)
+        try:
+            content = answer.content
+        except httpx.ResponseNotRead:
+            # A streaming answer (an SSE stream): send each chunk as it comes.
+            # starlette pulls the sync iterator in its threadpool and, when the
+            # client disconnects, waits for the pull under way, then stops. The
+            # answer is closed on the disconnect itself, so that a stream asleep
+            # on its clock stops within a slice of its wait, not at its next event.
+            async def receive_closing() -> Message:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    answer.close()
+                return message
+
+            streaming = StreamingResponse(
+                answer.iter_raw(), status_code=answer.status_code, headers=headers
+            )
+            try:
+                await streaming(scope, receive_closing, send)
+            finally:
+                answer.close()
+            return
+        response = Response(content, status_code=answer.status_code, headers=headers)
         await response(scope, receive, send)
 
 

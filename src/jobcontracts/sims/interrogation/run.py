@@ -1,0 +1,138 @@
+"""A created simulation run: its SSE frames and its status at any time.
+
+The status record at time `now` and the event stream are both read off the
+run's planned timeline (see `plan`), so they agree by construction (IA-SSE-5).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import Any
+
+from jobcontracts.sims.interrogation import content
+from jobcontracts.sims.interrogation.plan import TERMINAL_EVENTS, Event, Planner, SimulationRequest
+
+#: Slack when comparing a clock reading with a due time (sums of float sleeps).
+EPSILON = 1e-6
+
+
+def is_due(now: float, due: float) -> bool:
+    """The one test of "has this moment come", shared by the stream and the status."""
+    return now >= due - EPSILON
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One SSE event of a run: when it is due, its `id:`, its wire bytes."""
+
+    offset: float
+    id: int
+    raw: bytes
+
+
+class Simulation:
+    """A created run: its plan, its frames, and its status at any time."""
+
+    def __init__(
+        self,
+        simulation_id: str,
+        created: float,
+        request: SimulationRequest,
+        rng: random.Random,
+        faults: Set[str],
+    ) -> None:
+        self.id = simulation_id
+        self.created = created
+        self.request = request
+        self.faults = faults
+        planner = Planner(request, rng, faults)
+        planner.plan()
+        terminal = next(e for e in reversed(planner.events) if e.name in TERMINAL_EVENTS)
+        self.outcome = "completed" if terminal.name == "simulation.completed" else "failed"
+        self.ends = terminal.offset
+        self.final_answer = planner.final_answer
+        self.error = planner.error
+        self.draft = content.draft_answer(request.user_input)
+        events = planner.events
+        if "no-terminal-event" in faults:
+            events = [event for event in events if event is not terminal]
+        self.frames = tuple(self._frames(events))
+        #: When the stream ends: at the terminal event, or after a straggler.
+        self.stream_ends = max([self.ends, *(frame.offset for frame in self.frames)])
+
+    def _frames(self, events: list[Event]) -> list[Frame]:
+        frames, next_id = [], 0
+        for event in events:
+            event_id = next_id - 1 if event.repeat_id and next_id > 0 else next_id
+            next_id = event_id + 1
+            frames.append(Frame(event.offset, event_id, self._render(event, event_id)))
+        return frames
+
+    def _render(self, event: Event, event_id: int) -> bytes:
+        name = event.name
+        simulation_id = self.id
+        if name == "simulation.step" and "event-name-mismatch" in self.faults:
+            name = "simulation.state"
+        if event.name == "agent.update" and "simulation-id-mismatch" in self.faults:
+            simulation_id = self.id.replace("-", "")
+        data = {
+            "event": event.name,
+            "timestamp": round(self.created + event.offset, 6),
+            "simulation_id": simulation_id,
+            "payload": event.payload,
+        }
+        return sse_frame(name, data, event_id)
+
+    def status_name(self, now: float) -> str:
+        return self.outcome if is_due(now, self.created + self.ends) else "running"
+
+    def status(self, now: float) -> dict[str, Any]:
+        """The record of `GET /api/simulations/{id}` at `now`."""
+        status = self.status_name(now)
+        running = status == "running"
+        completed_at = None if running else round(self.created + self.ends, 6)
+        if running and "completed-at-while-running" in self.faults:
+            completed_at = round(self.created + self.ends, 6)
+        final_answer = self.final_answer if status == "completed" else None
+        if running and "final-answer-while-running" in self.faults:
+            final_answer = self.draft
+        return {
+            "simulation_id": self.id,
+            "status": status,
+            "started_at": round(self.created, 6),
+            "completed_at": completed_at,
+            "error": self.error if status == "failed" else None,
+            "final_answer": final_answer,
+        }
+
+    def connected(self, now: float) -> bytes:
+        """The `sse.connected` frame: no `id:`, so it never moves a client's
+        Last-Event-ID (it is per connection, not part of the run)."""
+        data = {
+            "event": "sse.connected",
+            "timestamp": round(now, 6),
+            "simulation_id": self.id,
+            "payload": {"status": self.status_name(now)},
+        }
+        return sse_frame("sse.connected", data, None)
+
+    def frames_after(self, last_event_id: int | None) -> list[Frame]:
+        """The frames a connection sends: all of them, or those after `last_event_id`."""
+        if last_event_id is None:
+            return list(self.frames)
+        after = last_event_id
+        if "resume-repeats-last" in self.faults:
+            after -= 1
+        elif "resume-skips-one" in self.faults:
+            after += 1
+        return [frame for frame in self.frames if frame.id > after]
+
+
+def sse_frame(name: str, data: dict[str, Any], event_id: int | None) -> bytes:
+    """One SSE event on the wire. `data` is one line of ASCII JSON."""
+    line = json.dumps(data, ensure_ascii=True)
+    head = "" if event_id is None else f"id: {event_id}\n"
+    return f"{head}event: {name}\ndata: {line}\n\n".encode("ascii")

@@ -1,0 +1,261 @@
+"""The POS adapter-scripts simulator: respx routes over the job model.
+
+Endpoints (every path of pos-adapter-scripts.openapi.yaml, plus the two that
+CONTRACT-DEFAULTS.md assumes):
+
+- `POST /api/v1/adapter-scripts/generate` `{"provider": str, "topic": str}`
+  → `202` `{"jobId": int}`; a body that is not a JSON object, or lacks either
+  string, → `400`;
+- `GET /api/v1/adapter-scripts/jobs/{jobId}` → `200`
+  `{"code": 200, "isSuccess": true, "message", "job"}`; an unknown id, or one
+  that is not a canonical decimal integer, → `404`;
+- `POST /api/v1/adapter-scripts/jobs/{jobId}/respond` `{"humanResponse": str}`
+  → `200` with the same envelope as the GET (the job as answered); `409` when
+  the job is not `needs_clarification` (nothing changes); `404`, `400` as above.
+
+Every request goes the same way: take the lock, authenticate (`X-Api-Key`, on
+every path under `/api/`), spend a rate-limit token if a limit is set, then
+run the endpoint, which advances the job it touches to the clock's now. Every
+error answer is the documented envelope
+`{"error": {"code": <status>, "message", "details", "field"}}`; an unexpected
+simulator bug answers `500` in the same envelope rather than raising.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+import respx
+
+from jobcontracts.clock import Clock
+from jobcontracts.sims.common import (
+    ApiError,
+    BodyError,
+    BoundedRouter,
+    TokenBucket,
+    json_response,
+    parse_json_object,
+)
+from jobcontracts.sims.pos.faults import resolve_faults
+from jobcontracts.sims.pos.jobs import PAUSED, Job, JobBook
+
+DEFAULT_API_KEY = "pos_test_simulator_key"
+MAX_RECORDED_CALLS = 2000
+PREFIX = "/api/v1/adapter-scripts"
+
+
+class PosError(ApiError):
+    """An error answered with the POS envelope; `field` names the culprit ("" if none)."""
+
+    def __init__(
+        self,
+        status: int,
+        details: str,
+        field: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, HTTPStatus(status).phrase, details, headers)
+        self.details = details
+        self.field = field
+
+
+def error_envelope(status: int, details: str, field: str = "") -> dict[str, Any]:
+    return {
+        "error": {
+            "code": status,
+            "message": HTTPStatus(status).phrase,
+            "details": details,
+            "field": field,
+        }
+    }
+
+
+@dataclass
+class Ctx:
+    """One request being handled."""
+
+    request: httpx.Request
+    now: float
+    key: str  # the API key it is served as ("" on unauthenticated paths)
+
+
+Handler = Callable[..., httpx.Response]
+
+
+class PosSimulator:
+    """An in-process POS adapter-scripts job API. Route an httpx client to it
+    with `httpx.MockTransport(sim.handle)`, or serve `sim.router` over HTTP.
+
+    Jobs are per API key: a job created with one key is unknown (`404`) to
+    another. There is no rate limit unless `rate_limit` (capacity, refill per
+    second) is given.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        seed: int = 0,
+        faults: Iterable[str] | None = None,
+        api_keys: Iterable[str] = (DEFAULT_API_KEY,),
+        rate_limit: tuple[float, float] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.faults = resolve_faults(faults)
+        self.api_keys = tuple(api_keys)
+        if not self.api_keys:
+            raise ValueError("at least one API key is needed")
+        self.jobs = JobBook(random.Random(seed))
+        self.bucket = None if rate_limit is None else TokenBucket(clock, *rate_limit)
+        self._lock = threading.RLock()
+        self._last_now = clock.now()
+        self._known: list[tuple[re.Pattern[str], str]] = []
+        self.router: respx.Router = BoundedRouter(
+            MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
+        )
+        self._install_routes()
+        self.handle: Callable[[httpx.Request], httpx.Response] = self.router.handler
+
+    # ------------------------------------------------------------------ routing
+
+    def _install_routes(self) -> None:
+        table: list[tuple[str, str, str, Handler]] = [
+            ("generate", "POST", rf"^{PREFIX}/generate\Z", self._generate),
+            ("get_job", "GET", rf"^{PREFIX}/jobs/(?P<job_id>[^/]+)\Z", self._get_job),
+            ("respond", "POST", rf"^{PREFIX}/jobs/(?P<job_id>[^/]+)/respond\Z", self._respond),
+        ]
+        for name, method, regex, handler in table:
+            self._known.append((re.compile(regex), method))
+            self.router.route(name=name, method=method, path__regex=regex).mock(
+                side_effect=self._wrap(name, handler)
+            )
+        self.router.route(name="fallback").mock(side_effect=self._wrap("fallback", self._fallback))
+
+    def _wrap(self, name: str, handler: Handler) -> Callable[..., httpx.Response]:
+        def side_effect(request: httpx.Request, **params: str) -> httpx.Response:
+            with self._lock:
+                try:
+                    return self._dispatch(name, handler, request, params)
+                except PosError as exc:
+                    body = error_envelope(exc.status, exc.details, exc.field)
+                    return json_response(exc.status, body, headers=exc.headers)
+                except ApiError as exc:
+                    body = error_envelope(exc.status, exc.message)
+                    return json_response(exc.status, body, headers=exc.headers)
+                except Exception as exc:  # a simulator bug must not escape as an exception
+                    details = f"simulator error: {type(exc).__name__}: {exc}"
+                    return json_response(500, error_envelope(500, details))
+
+        return side_effect
+
+    def _dispatch(
+        self, name: str, handler: Handler, request: httpx.Request, params: dict[str, str]
+    ) -> httpx.Response:
+        now = max(self.clock.now(), self._last_now)
+        self._last_now = now
+        path = request.url.path
+        key = ""
+        if path == "/api" or path.startswith("/api/"):
+            key = self._authenticate(name, request)
+            self._rate_limit(key, now)
+        return handler(Ctx(request, now, key), **params)
+
+    def _authenticate(self, name: str, request: httpx.Request) -> str:
+        given: str | None = request.headers.get("x-api-key")
+        if given is not None and given in self.api_keys:
+            return given
+        if name == "get_job" and "auth-ignored" in self.faults:
+            return self.api_keys[0]
+        details = "missing X-Api-Key header" if given is None else "invalid API key"
+        raise PosError(401, details, "X-Api-Key")
+
+    def _rate_limit(self, key: str, now: float) -> None:
+        if self.bucket is None:
+            return
+        wait = self.bucket.take(key, now)
+        if wait is not None:
+            headers = {"Retry-After": str(TokenBucket.retry_after(wait))}
+            raise PosError(429, "too many requests for this API key", "", headers)
+
+    def _fallback(self, ctx: Ctx) -> httpx.Response:
+        path = ctx.request.url.path
+        allowed = sorted({method for regex, method in self._known if regex.search(path)})
+        if allowed:
+            raise PosError(
+                405,
+                f"{ctx.request.method} is not allowed here; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        raise PosError(404, f"no such endpoint: {ctx.request.method} {path}")
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _body(request: httpx.Request) -> dict[str, Any]:
+        try:
+            return parse_json_object(request.content)
+        except BodyError as exc:
+            raise PosError(400, str(exc)) from None
+
+    @staticmethod
+    def _string(body: dict[str, Any], field: str) -> str:
+        if field not in body:
+            raise PosError(400, f"{field} is required", field)
+        value: object = body[field]
+        if isinstance(value, str):
+            return value
+        raise PosError(400, f"{field} must be a string", field)
+
+    def _job(self, ctx: Ctx, job_id: str) -> Job:
+        job = self.jobs.find(ctx.key, job_id, ctx.now)
+        if job is None:
+            raise PosError(404, f"no adapter-script job {job_id!r} for this API key", "jobId")
+        return job
+
+    def _envelope(self, job: Job, message: str) -> dict[str, Any]:
+        return {
+            "code": 200,
+            "isSuccess": "success-flag-false" not in self.faults,
+            "message": message,
+            "job": job.view(self.faults),
+        }
+
+    # ------------------------------------------------------------------ endpoints
+
+    def _generate(self, ctx: Ctx) -> httpx.Response:
+        body = self._body(ctx.request)
+        provider = self._string(body, "provider")
+        topic = self._string(body, "topic")
+        job = self.jobs.create(ctx.key, provider, topic, ctx.now)
+        return json_response(202, {"jobId": job.id})
+
+    def _get_job(self, ctx: Ctx, job_id: str) -> httpx.Response:
+        job = self.jobs.find(ctx.key, job_id, ctx.now)
+        if job is None:
+            details = f"no adapter-script job {job_id!r} for this API key"
+            if "unknown-job-500" in self.faults:
+                return json_response(500, error_envelope(500, details, "jobId"))
+            if "bare-not-found" in self.faults:
+                return json_response(404, {"message": "Job not found"})
+            raise PosError(404, details, "jobId")
+        return json_response(200, self._envelope(job, "Job status retrieved"))
+
+    def _respond(self, ctx: Ctx, job_id: str) -> httpx.Response:
+        job = self._job(ctx, job_id)
+        answer = self._string(self._body(ctx.request), "humanResponse")
+        if job.status != PAUSED:
+            if "respond-anytime" in self.faults:
+                job.record_stray_response(answer, ctx.now)
+                return json_response(200, self._envelope(job, "Response recorded"))
+            if "respond-409-but-recorded" in self.faults:
+                job.record_stray_response(answer, ctx.now)
+            raise PosError(409, f"job {job.id} is {job.status}, not needs_clarification", "status")
+        job.respond(answer, ctx.now)
+        return json_response(200, self._envelope(job, "Response recorded; generation resumed"))

@@ -1,0 +1,119 @@
+"""Named faults of the POS adapter-scripts simulator.
+
+Each fault breaks exactly one contract rule (its `rule`, a `POS-*` id of
+CONTRACT-DEFAULTS.md) and leaves every other rule intact, so that a contract
+suite run against `PosSimulator(faults={name})` must fail on that rule and on
+no other.
+
+Some faults only show on some jobs or for a while; the summary says when:
+a suite that never polls a job in that state cannot see them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One deliberate defect: its kebab-case name, the rule it breaks, what it does."""
+
+    name: str
+    rule: str
+    summary: str
+
+
+_FAULT_LIST: tuple[Fault, ...] = (
+    Fault(
+        "auth-ignored",
+        "POS-AUTH-1",
+        "GET /jobs/{jobId} serves a missing or wrong X-Api-Key as the first configured key "
+        "(POSTs still get 401).",
+    ),
+    Fault(
+        "unknown-job-500",
+        "POS-SCHEMA-1",
+        "GET of an unknown job id answers 500 (with the error envelope) instead of 404.",
+    ),
+    Fault(
+        "bare-not-found",
+        "POS-SCHEMA-1",
+        'GET of an unknown job id answers 404 {"message": "..."}, not the error envelope.',
+    ),
+    Fault(
+        "hypothesis-null",
+        "POS-SCHEMA-1",
+        "hypothesis is null (the schema wants a string) until the script is first drafted.",
+    ),
+    Fault(
+        "pending-while-gathering",
+        "POS-PROJ-1",
+        'While gathering before any clarification, status stays "pending" (stage "gathering").',
+    ),
+    Fault(
+        "clarification-empty",
+        "POS-PROJ-1",
+        'clarification is always "": a job in needs_clarification shows no question.',
+    ),
+    Fault(
+        "script-id-early",
+        "POS-PROJ-2",
+        "resultScriptId is non-zero while the job is running in testing or retrying.",
+    ),
+    Fault(
+        "completed-without-script",
+        "POS-PROJ-2",
+        "A completed job shows resultScriptId 0.",
+    ),
+    Fault(
+        "attempt-skips",
+        "POS-PROJ-3",
+        "testResults attempts are numbered 1, 3, 4 ... (jobs with a retry only).",
+    ),
+    Fault(
+        "retries-off-by-one",
+        "POS-PROJ-3",
+        "retries counts every failed attempt, the last one too (shows while retrying, "
+        "and on jobs whose every attempt failed).",
+    ),
+    Fault(
+        "log-time-goes-back",
+        "POS-PROJ-3",
+        "The log entry opening the generating stage is stamped 40 s before the entry before it.",
+    ),
+    Fault(
+        "success-flag-false",
+        "POS-PROJ-4",
+        "Every 200 envelope (GET and respond) has isSuccess: false (code stays 200).",
+    ),
+    Fault(
+        "respond-anytime",
+        "POS-RESP-1",
+        "respond to a job not in needs_clarification answers 200 and records humanResponse.",
+    ),
+    Fault(
+        "respond-409-but-recorded",
+        "POS-RESP-1",
+        "respond to a job not in needs_clarification answers 409 but still records humanResponse.",
+    ),
+)
+
+#: Every fault the simulator knows, by name.
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in _FAULT_LIST}
+
+
+def resolve_faults(names: Iterable[str] | None) -> frozenset[str]:
+    """Check fault names; an unknown one is a `ValueError` listing the valid names."""
+    if names is None:
+        return frozenset()
+    if isinstance(names, str):
+        names = (names,)
+    chosen = frozenset(names)
+    unknown = sorted(name for name in chosen if name not in FAULTS)
+    if unknown:
+        raise ValueError(
+            f"unknown POS fault(s) {', '.join(map(repr, unknown))}; "
+            f"valid names: {', '.join(sorted(FAULTS))}"
+        )
+    return chosen
