@@ -17,17 +17,17 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import yaml
 
 from .recorded import Entry, RecordingError
 from .scrub import Scrubber
 from .trace import Exchange, Trace
+from .yamlstream import stream_items
 
 FORMAT = "jobcontracts-cassette/1"
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -69,11 +69,19 @@ def interaction(exchange: Exchange, trace_no: int, scrub: Scrubber) -> dict[str,
 
 def write_cassette(path: Path, traces: Sequence[Trace], metadata: Mapping[str, Any],
                    scrub: Scrubber) -> None:
-    """Write the traces as one cassette, atomically (a reader never sees half a file)."""
+    """Write the traces as one cassette."""
+    dump_cassette(path, {k: v for k, v in metadata.items() if v is not None},
+                  [interaction(ex, n, scrub) for n, trace in enumerate(traces, 1)
+                   for ex in trace])
+
+
+def dump_cassette(path: Path, metadata: Mapping[str, Any],
+                  interactions: Sequence[Mapping[str, Any]]) -> None:
+    """Write a cassette atomically (a reader never sees half a file)."""
     document = {
-        "metadata": {"format": FORMAT, **{k: v for k, v in metadata.items() if v is not None}},
-        "interactions": [interaction(ex, n, scrub)
-                         for n, trace in enumerate(traces, 1) for ex in trace],
+        "metadata": {"format": FORMAT, **metadata},
+        "interactions": [{k: v for k, v in item.items() if k != "_line"}
+                         for item in interactions],
         "version": 1,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +96,7 @@ def read_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The metadata and every interaction of a (small) cassette, for replay."""
     interactions: list[dict[str, Any]] = []
     metadata: dict[str, Any] = {}
-    for key, value in _stream(path):
+    for key, value in stream_items(path, "interactions"):
         if key == "interactions":
             interactions.append(value)
         elif key == "metadata" and isinstance(value, dict):
@@ -97,7 +105,7 @@ def read_cassette(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 def read_cassette_entries(path: Path) -> Iterator[Entry]:
-    for key, value in _stream(path):
+    for key, value in stream_items(path, "interactions"):
         if key == "interactions":
             yield to_entry(value, path)
 
@@ -142,83 +150,3 @@ def _bytes(raw: Any) -> bytes:
     if isinstance(raw, bytes):
         return raw
     return str(raw).encode("utf-8")
-
-
-# --------------------------------------------------------------------------- streaming YAML
-
-_RESOLVER = yaml.resolver.Resolver()
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-
-
-def _stream(path: Path) -> Iterator[tuple[str, Any]]:
-    """Yield `(top-level key, value)`, and for `interactions` each item on its
-    own, straight from the YAML event stream."""
-    try:
-        handle: IO[str] = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise RecordingError(f"{path}: {exc.strerror}") from None
-    with handle:
-        loader = _Loader(handle)
-        try:
-            yield from _top_level(loader, path)
-        except yaml.YAMLError as exc:
-            raise RecordingError(f"{path}: not YAML: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise RecordingError(f"{path}: not UTF-8 text ({exc.reason})") from None
-        finally:
-            loader.dispose()
-
-
-def _top_level(loader: Any, path: Path) -> Iterator[tuple[str, Any]]:
-    loader.get_event()  # StreamStart
-    if loader.check_event(yaml.StreamEndEvent):
-        raise RecordingError(f"{path}: empty file, not a cassette")
-    loader.get_event()  # DocumentStart
-    if not loader.check_event(yaml.MappingStartEvent):
-        raise RecordingError(f"{path}:1: a cassette is a mapping with 'interactions'")
-    loader.get_event()
-    seen = False
-    while not loader.check_event(yaml.MappingEndEvent):
-        key = _value(loader)
-        if key == "interactions" and loader.check_event(yaml.SequenceStartEvent):
-            seen = True
-            loader.get_event()
-            while not loader.check_event(yaml.SequenceEndEvent):
-                line = loader.peek_event().start_mark.line + 1
-                item = _value(loader)
-                if isinstance(item, dict):
-                    item["_line"] = line
-                yield "interactions", item
-            loader.get_event()
-        else:
-            yield str(key), _value(loader)
-    if not seen:
-        raise RecordingError(f"{path}: no 'interactions' list: not a VCR cassette")
-
-
-def _value(loader: Any) -> Any:
-    event = loader.get_event()
-    if isinstance(event, yaml.ScalarEvent):
-        tag = event.tag
-        if tag is None or tag == "!":
-            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value,  # type: ignore[no-untyped-call]
-                                    event.implicit)
-        node = yaml.ScalarNode(tag, event.value, style=event.style)
-        return _CONSTRUCTOR.construct_document(node)
-    if isinstance(event, yaml.SequenceStartEvent):
-        items = []
-        while not loader.check_event(yaml.SequenceEndEvent):
-            items.append(_value(loader))
-        loader.get_event()
-        return items
-    if isinstance(event, yaml.MappingStartEvent):
-        mapping = {}
-        while not loader.check_event(yaml.MappingEndEvent):
-            key = _value(loader)
-            mapping[key if isinstance(key, str | int | float | bool) else str(key)] = \
-                _value(loader)
-        loader.get_event()
-        return mapping
-    line = event.start_mark.line + 1 if event.start_mark else "?"
-    raise yaml.YAMLError(f"line {line}: unsupported YAML ({type(event).__name__}; "
-                         "anchors and aliases are not used in cassettes)")

@@ -99,6 +99,11 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.register_profile("jobcontracts-selftest",
                               parent=settings.get_profile("jobcontracts"), max_examples=10,
                               phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    # Recorded fixtures: only the explicit @example cases, which no hypothesis
+    # release draws differently, so a committed cassette keeps replaying.
+    settings.register_profile("jobcontracts-explicit",
+                              parent=settings.get_profile("jobcontracts"),
+                              phases=[Phase.explicit])
     settings.register_profile("jobcontracts-live-selftest",
                               parent=settings.get_profile("jobcontracts-selftest"),
                               max_examples=5)
@@ -123,7 +128,8 @@ def pytest_configure(config: pytest.Config) -> None:
             del target["api_key"]
         write_manifest(Path(record), str(seed), targets,
                        {name: config.getoption(name) for name in TRAFFIC_OPTIONS},
-                       settings.get_current_profile_name())
+                       config.getoption("hypothesis_profile", None)
+                       or settings.get_current_profile_name())
 
 
 MANIFEST_KEY = pytest.StashKey[dict[str, Any]]()

@@ -31,7 +31,7 @@ SIGNATURE_PARAMS = (
 _SIGNED_PARAM = re.compile(
     r"(?i)(?P<lead>[?&](?:" + "|".join(map(re.escape, SIGNATURE_PARAMS)) + r")=)"
     r"(?P<value>[^&#\s\"'<>\\]+)")
-_BEARER = re.compile(r"(?i)\b(?P<lead>bearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{8,})")
+_BEARER = re.compile(r"(?i)\b(?P<lead>bearer[ \t]+)(?P<value>[A-Za-z0-9._~+/=-]{8,})")
 
 
 class Scrubber:

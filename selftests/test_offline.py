@@ -1,0 +1,123 @@
+"""Recorded traffic, as a team uses it: `pytest --record` against a server,
+`jobcontracts verify` offline, `pytest --replay` as a regression fixture; and
+no secret on disk in anything the project writes or keeps."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobcontracts.scrub import find_secrets
+from jobcontracts.serve import served
+
+from .suite_runner import ROOT, run_suite
+
+FIXTURES = ROOT / "fixtures"
+KEY = "sf_live_a8F3kQ9zX2mN7pR4"
+#: One paid generation over HTTP at speed 600 (see test_live_mode.py).
+FAST = ["--api", "specstep", "--max-generations", "1", "--poll-interval", "0.05",
+        "--live-deadline", "10", "--contract-setting", "clarification_resume_seconds=2"]
+
+
+def verify(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "jobcontracts.cli", "verify", *map(str, args),
+                           "--contract", "specstep"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def violated(output: str) -> set[str]:
+    return {line.split()[1].rstrip(":") for line in output.splitlines()
+            if line.startswith("  violated ")}
+
+
+def secrets_in(*roots: Path, keys: list[str]) -> dict[str, list[str]]:
+    leaks = {}
+    for root in roots:
+        for path in [root] if root.is_file() else sorted(root.rglob("*")):
+            if path.is_file():
+                found = find_secrets(path.read_text(encoding="utf-8", errors="replace"), keys)
+                if found:
+                    leaks[str(path)] = found[:3]
+    return leaks
+
+
+def test_recorded_fixtures_verify_clean_offline():
+    done = verify(FIXTURES / "cassettes")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "0 violated" in done.stdout
+
+
+@pytest.mark.parametrize("tampered", sorted((FIXTURES / "tampered").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_each_tampered_fixture_fails_for_its_rule(tampered):
+    done = verify(tampered)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert violated(done.stdout) == {tampered.name.split(".")[0]}, done.stdout[-3000:]
+    assert "FAIL " in done.stdout and "#" in done.stdout  # the exchanges are shown
+
+
+def test_the_har_fixture_verifies_like_the_cassettes_it_came_from():
+    done = verify(FIXTURES / "har" / "specstep-session.har")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "2 trace(s), 150 exchanges" in done.stdout
+
+
+def test_recorded_fixtures_replay_as_a_regression_suite(tmp_path):
+    run = run_suite(tmp_path, "--api", "specstep", "--replay", str(FIXTURES / "cassettes"))
+    assert run.returncode == 0, run.output[-3000:]
+    assert "no cassette was recorded for this test" in run.output
+    assert len(run.with_status("verified")) >= 30, run.rules
+
+
+def test_an_unreadable_file_is_reported_and_the_others_still_judged(tmp_path):
+    bad = tmp_path / "broken.har"
+    bad.write_text('{"log": {"entries": [{"request"')
+    done = verify(bad, FIXTURES / "tampered" / "SS-RATE-1.429-without-retry-after.yaml")
+    assert done.returncode == 2
+    assert f"ERROR {bad}: not valid JSON" in done.stdout
+    assert violated(done.stdout) == {"SS-RATE-1"}
+
+
+def test_a_live_run_recorded_verifies_offline_and_keeps_no_secret(tmp_path):
+    record = tmp_path / "cassettes"
+    junit = tmp_path / "junit.xml"
+    with served("specstep", speed=600, seed=5, api_keys=[KEY]) as url:
+        run = run_suite(tmp_path, *FAST, "--record", str(record), "--junitxml", str(junit),
+                        env={"SPECSTEP_API_URL": url, "SPECSTEP_API_KEY": KEY})
+    assert run.returncode == 0, run.output[-3000:]
+    done = verify(record)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "0 violated" in done.stdout
+    assert secrets_in(record, junit, tmp_path / "report.json", keys=[KEY]) == {}
+    assert "REDACTED" in next(record.rglob("test_full_generation.yaml")).read_text()
+
+
+def test_a_faulty_server_recorded_is_named_offline_by_the_faults_rule(tmp_path):
+    record = tmp_path / "cassettes"
+    with served("specstep", speed=600, faults=["turn-after-complete"], api_keys=[KEY]) as url:
+        run = run_suite(tmp_path, *FAST, "-k", "interview_lifecycle", "--record", str(record),
+                        env={"SPECSTEP_API_URL": url, "SPECSTEP_API_KEY": KEY})
+    assert run.returncode == 1
+    done = verify(record)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert violated(done.stdout) == {"SS-INT-3"}
+
+
+def test_a_failure_reported_live_carries_no_secret(tmp_path):
+    junit = tmp_path / "junit.xml"
+    with served("specstep", speed=600, faults=["package-needs-key"], api_keys=[KEY]) as url:
+        run = run_suite(tmp_path, *FAST, "-k", "full_generation", "--junitxml", str(junit),
+                        env={"SPECSTEP_API_URL": url, "SPECSTEP_API_KEY": KEY})
+    assert run.returncode == 1 and "SS-PKG-1" in run.output
+    assert secrets_in(junit, tmp_path / "report.json", keys=[KEY]) == {}
+    assert find_secrets(run.output, [KEY]) == []
+
+
+def test_nothing_the_project_keeps_holds_a_secret():
+    keys = [KEY, os.environ.get("SPECSTEP_API_KEY", "")]
+    kept = [FIXTURES, ROOT / "contracts", ROOT / "README.md"]
+    assert secrets_in(*kept, keys=[k for k in keys if k]) == {}
