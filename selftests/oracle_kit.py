@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from jobcontracts.contract import Contract
 from jobcontracts.loader import load_contract
 from jobcontracts.oracles import REGISTRY, Verdict
 from jobcontracts.oracles.context import Context
 from jobcontracts.trace import Exchange, Trace
 
-CONTRACT = load_contract(Path(__file__).resolve().parents[1] / "contracts" / "specstep.yaml")
+CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
+CONTRACT = load_contract(CONTRACTS / "specstep.yaml")
+POS = load_contract(CONTRACTS / "pos_adapter_scripts.yaml")
 BASE = "https://api.test"
 
 
@@ -44,12 +47,13 @@ class Traffic:
         return ex
 
 
-def check(rule_id: str, kind: str, t: Traffic, nth: int = 0) -> Verdict:
+def check(rule_id: str, kind: str, t: Traffic, nth: int = 0,
+          contract: Contract = CONTRACT) -> Verdict:
     """Run the `nth` check of `kind` in the real rule `rule_id`, alone, over the trace."""
-    found = [c for c in CONTRACT.rule(rule_id).checks if c.kind == kind][nth]
+    found = [c for c in contract.rule(rule_id).checks if c.kind == kind][nth]
     spec = REGISTRY[kind]
     verdict = Verdict(rule_id)
-    spec.fn(t.trace, spec.params.model_validate(found.raw_params), Context(CONTRACT, t.trace),
+    spec.fn(t.trace, spec.params.model_validate(found.raw_params), Context(contract, t.trace),
             verdict)
     return verdict
 
@@ -65,3 +69,35 @@ def broken(v: Verdict, *seqs: int, says: str = "") -> None:
         assert x.rule == v.rule and x.render().startswith(f"{v.rule} ")
     assert {ex.seq for x in v.violations for ex in x.exchanges} == set(seqs)
     assert any(says in x.why for x in v.violations), [x.why for x in v.violations]
+
+
+JOBS = "/api/v1/adapter-scripts/jobs"
+T0 = "2026-01-05T09:00:00.000Z"
+
+
+def pos_job(status: str = "running", stage: str = "gathering", **fields: Any) -> dict[str, Any]:
+    """A POS job as the OpenAPI document has it (every key, the right types)."""
+    return {"id": 7, "provider": "Square", "topic": "sales", "status": status, "stage": stage,
+            "hypothesis": "", "testResults": [], "clarification": "", "humanResponse": "",
+            "logs": [{"stage": "queued", "message": "Queued", "timestamp": T0}],
+            "retries": 0, "resultScriptId": 0, "createdAt": T0, "updatedAt": T0, **fields}
+
+
+class PosTraffic(Traffic):
+    def job(self, status: str = "running", stage: str = "gathering", *, job_id: str = "7",
+            envelope: dict[str, Any] | None = None, **fields: Any) -> Exchange:
+        """A 200 poll of job `job_id` showing `status`, `stage` and `fields`."""
+        body = {"code": 200, "isSuccess": True, "message": "ok",
+                "job": pos_job(status, stage, **fields), **(envelope or {})}
+        return self("GET", f"{JOBS}/{job_id}", 200, body)
+
+    def respond(self, status: int = 409, text: Any = "Use v2.", *, job_id: str = "7",
+                body: Any = None) -> Exchange:
+        answer = body if body is not None else error(status) if status >= 400 else None
+        return self("POST", f"{JOBS}/{job_id}/respond", status, answer,
+                    req={"humanResponse": text})
+
+
+def error(status: int, details: str = "no") -> dict[str, Any]:
+    """The POS error envelope."""
+    return {"error": {"code": status, "message": "Error", "details": details, "field": ""}}

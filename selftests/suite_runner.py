@@ -26,7 +26,8 @@ def run_suite(tmp_path: Path, *args: str, timeout: float = 600,
               env: dict[str, str] | None = None) -> SuiteRun:
     report = tmp_path / "report.json"
     inherited = {k: v for k, v in os.environ.items()
-                 if not k.startswith(("JOBCONTRACTS_", "PYTEST_", "SPECSTEP_"))}
+                 if not k.startswith(("JOBCONTRACTS_", "PYTEST_", "SPECSTEP_", "POS_",
+                                      "INTERROGATION_"))}
     env = {**inherited, **(env or {})}
     command = [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
                "-p", "no:xdist", "--contract-report", str(report), *args]

@@ -3,10 +3,12 @@ against `jobcontracts serve` on loopback, within budgets."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from jobcontracts.loader import load_contract
 from jobcontracts.serve import served
+from jobcontracts.sims import pos as pos_sim
 from jobcontracts.sims.specstep import DEFAULT_API_KEY, FAULTS
 
 from .suite_runner import ROOT, run_suite
@@ -85,5 +87,60 @@ def test_fault_is_caught_live(tmp_path, fault):
         args += ["--max-generations", str(MORE_BUDGET[fault])]
     with served("specstep", speed=speed, faults=[fault]) as url:
         run = run_suite(tmp_path, *args, env=live(url))
+    assert run.returncode == 1, run.output[-3000:]
+    assert run.with_status("violated") == {rule}, run.output[-3000:]
+
+
+# ---- POS adapter scripts ----------------------------------------------------------------
+
+#: At speed 100 a poll every 0.04 wall seconds is one every 4 simulated seconds,
+#: under the shortest stage a fault shows in; the one paid job ("clarify flaky")
+#: ends within about 3 simulated minutes, 2 wall seconds.
+POS_FAST = ["--api", "pos", "--max-generations", "1", "--poll-interval", "0.04",
+            "--live-deadline", "20", "--hypothesis-profile", "jobcontracts-live-selftest"]
+#: Shown only on a job whose every attempt fails, once it has ended: the `fail`
+#: lifecycle, after the keyless-generate probes, the full job and one kept back.
+POS_MORE_BUDGET = {"retries-off-by-one": 5}
+
+
+def pos_live(url: str) -> dict[str, str]:
+    return {"POS_API_URL": url, "POS_API_KEY": pos_sim.DEFAULT_API_KEY}
+
+
+def test_conforming_pos_server_passes_with_one_paid_job(tmp_path):
+    with served("pos", speed=100, seed=11) as url:
+        run = run_suite(tmp_path, *POS_FAST, env=pos_live(url))
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.with_status("verified") == set(run.rules), run.rules
+    assert len(run.rules) == 7
+    assert "1 paid generation(s) (budget 1)" in run.output
+
+
+def test_existing_pos_jobs_are_judged_read_only(tmp_path):
+    """With no budget, --pos-job-id jobs are polled and judged; nothing is
+    created and no question answered."""
+    with served("pos", speed=100, seed=5) as url:
+        client = httpx.Client(base_url=url, headers={"X-Api-Key": pos_sim.DEFAULT_API_KEY})
+        with client:
+            job_id = str(client.post("/api/v1/adapter-scripts/generate",
+                                     json={"provider": "Square", "topic": "refunds flaky"})
+                         .json()["jobId"])
+            run = run_suite(tmp_path, *POS_FAST, "--max-generations", "0",
+                            "--pos-job-id", job_id, env=pos_live(url))
+            job = client.get(f"/api/v1/adapter-scripts/jobs/{job_id}").json()["job"]
+    assert run.returncode == 0, run.output[-3000:]
+    # The job has ended by the time the suite starts: only what a finished job shows.
+    assert {"POS-PROJ-3", "POS-PROJ-4"} <= run.with_status("verified"), run.rules
+    assert "--max-generations" in run.rules["POS-RESP-1"]["detail"]
+    assert "0 paid generation(s) (budget 0)" in run.output
+    assert job["status"] == "completed" and job["humanResponse"] == ""
+
+
+@pytest.mark.parametrize("fault", sorted(pos_sim.FAULTS))
+def test_pos_fault_is_caught_live(tmp_path, fault):
+    rule = pos_sim.FAULTS[fault].rule
+    budget = str(POS_MORE_BUDGET.get(fault, 1))
+    with served("pos", speed=100, faults=[fault]) as url:
+        run = run_suite(tmp_path, *POS_FAST, "--max-generations", budget, env=pos_live(url))
     assert run.returncode == 1, run.output[-3000:]
     assert run.with_status("violated") == {rule}, run.output[-3000:]

@@ -34,6 +34,9 @@ KINDS = {
     "state_after", "leaves_state_within", "agrees_with", "idempotent_replay",
     "all_or_nothing_batch", "json_content", "no_server_error", "error_body", "retry_after",
     "served_after_wait", "redirect_download",
+    "openapi_response", "sequence", "list_count", "list_order", "fields_ordered",
+    "list_items", "links_resolve", "sse_grammar", "sse_order", "sse_sequence", "sse_counters",
+    "sse_agrees_with_status", "sse_resume",
 }
 
 
@@ -106,14 +109,14 @@ def test_a_conforming_trace_breaks_no_rule() -> None:
     t("GET", "/v1/me", 200, {"id": "u1"})
     t("POST", "/v1/interviews", 201,
       {"id": "i1", "status": "InProgress", "turns": [], "intake_artifact_id": None})
-    t("POST", "/v1/interviews/i1/turns", 202, {"job_id": "j1"}, req={"text": "hi"},
+    t("POST", "/v1/interviews/i1/turns", 202, {"job_id": "j1"}, req={"message": "hi"},
       req_headers=key)
     snapshot = {"id": "i1", "turns": [user, {"role": "assistant", "text": "ok"}]}
     t("GET", "/v1/interviews/turns/j1", 200,
       {"job_id": "j1", "interview_id": "i1", "status": "completed", "snapshot": snapshot,
        "error_code": None, "is_retryable": None})
     t("POST", "/v1/interviews/i1/turns", 200, {"job_id": None, "snapshot": snapshot},
-      req={"text": "hi"}, req_headers=key)
+      req={"message": "hi"}, req_headers=key)
     t("GET", "/v1/interviews/i1", 200, {**snapshot, "status": "InProgress",
                                         "intake_artifact_id": None})
     done = {**snapshot, "status": "Completed", "intake_artifact_id": INTAKE}

@@ -31,7 +31,7 @@ class Traffic(BaseTraffic):
     def post_turn(self, status: int, iid: str = "i1", key: str | None = "k1",
                   text: str = "hello", body: Any = None, **kw: Any) -> Exchange:
         return self("POST", f"/v1/interviews/{iid}/turns", status,
-                    body if body is not None else {"job_id": "j1"}, req={"text": text},
+                    body if body is not None else {"job_id": "j1"}, req={"message": text},
                     key=key, **kw)
 
     def turn_job(self, status: str, job: str = "j1", snapshot: Any = None) -> Exchange:
@@ -86,14 +86,22 @@ def test_status_for_after() -> None:
 ])
 def test_status_for_invalid_idempotency_key(key: str | None, selected: bool) -> None:
     t = Traffic()
+    t.interview()
     t.post_turn(400, key=key, body=ERROR)
     ok(check("SS-IDEM-1", "status_for", t), reached=int(selected))
     t.post_turn(202, key=key)
     v = check("SS-IDEM-1", "status_for", t)
     if selected:
-        broken(v, 2, says="expected 400, got 202")
+        broken(v, 3, says="expected 400, got 202")
     else:
         ok(v, reached=0)
+
+
+def test_status_for_leaves_an_interview_nobody_showed_alone() -> None:
+    """An invalid key on an interview no answer showed: a 404 is lawful."""
+    t = Traffic()
+    t.post_turn(404, iid="made-up", key="has space", body=ERROR)
+    ok(check("SS-IDEM-1", "status_for", t), reached=0)
 
 
 def test_status_for_body_and_known_values() -> None:
@@ -313,6 +321,21 @@ def test_replay_body_mismatch() -> None:
     t.post_turn(202, text="a third", body={"job_id": "j3"})
     broken(check("SS-IDEM-4", "idempotent_replay", t), 3,
            says="expected 422 (same key as #1 with another body), got 202")
+
+
+def test_replay_of_an_invalid_body_is_not_judged() -> None:
+    """A retry whose body is invalid may be refused as invalid first (400)."""
+    t = Traffic()
+    t.post_turn(202)
+    t("POST", "/v1/interviews/i1/turns", 400, ERROR, req={"message": 7}, key="k1")
+    ok(check("SS-IDEM-4", "idempotent_replay", t), reached=0)
+
+
+def test_replay_new_scope_unknown_interview_is_not_judged() -> None:
+    t = Traffic()
+    t.post_turn(202)
+    t.post_turn(404, iid="made-up", body=ERROR)
+    ok(check("SS-IDEM-5", "idempotent_replay", t), reached=0)
 
 
 def test_replay_new_scope() -> None:

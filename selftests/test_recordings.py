@@ -10,7 +10,7 @@ import pytest
 import vcr.serialize
 from vcr.serializers import yamlserializer
 
-from jobcontracts.cassette import read_cassette, read_cassette_entries, write_cassette
+from jobcontracts.cassette import read_cassette_entries, write_cassette
 from jobcontracts.har import read_har_entries, write_har
 from jobcontracts.loader import load_contract
 from jobcontracts.recorded import Classifier, Entry, RecordingError, read_recording, segments

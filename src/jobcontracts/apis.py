@@ -6,7 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-API_NAMES = ["specstep"]
+API_NAMES = ["specstep", "pos", "interrogation"]
+#: The contract file of each API, under the contracts directory.
+CONTRACT_FILES = {"specstep": "specstep.yaml", "pos": "pos_adapter_scripts.yaml",
+                  "interrogation": "interrogation.yaml"}
 
 
 @dataclass(frozen=True)
@@ -25,4 +28,19 @@ def api_support(api: str) -> ApiSupport:
 
         return ApiSupport(SpecStepDriver, SpecStepSimulator, FAULTS, DEFAULT_API_KEY,
                           "https://specstep.sim")
+    if api == "pos":
+        from .drivers.pos import PosDriver
+        from .sims.pos import DEFAULT_API_KEY as POS_KEY
+        from .sims.pos import FAULTS as POS_FAULTS
+        from .sims.pos import PosSimulator
+
+        return ApiSupport(PosDriver, PosSimulator, POS_FAULTS, POS_KEY, "https://pos.sim")
+    if api == "interrogation":
+        from .drivers.interrogation import InterrogationDriver
+        from .sims.interrogation import BASE_URL as IA_URL
+        from .sims.interrogation import DEFAULT_API_KEY as IA_KEY
+        from .sims.interrogation import FAULTS as IA_FAULTS
+        from .sims.interrogation import InterrogationSimulator
+
+        return ApiSupport(InterrogationDriver, InterrogationSimulator, IA_FAULTS, IA_KEY, IA_URL)
     raise KeyError(f"no API named {api!r}; known: {', '.join(API_NAMES)}")

@@ -31,7 +31,16 @@ def main(argv: list[str] | None = None) -> int:
         "verify", help="judge recorded traffic (cassettes, HAR files) offline")
     verify.add_arguments(verify_parser)
 
+    openapi = commands.add_parser(
+        "openapi", help="print a contract as an OpenAPI 3.1 document (what schemathesis fuzzes)")
+    openapi.add_argument("contract", metavar="NAME",
+                         help="specstep, pos, interrogation, or a path to a contract file")
+    openapi.add_argument("--contracts-dir", default=None, metavar="DIR")
+    openapi.add_argument("--output", "-o", default=None, metavar="FILE")
+
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        return _openapi(args)
     if args.command == "serve":
         return _serve(parser, args)
     if args.command == "verify":
@@ -55,6 +64,25 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
           f"(speed {args.speed:g}x{faults}); API key: {keys[0]}", file=sys.stderr, flush=True)
     serve(args.api, host=args.host, port=args.port, speed=args.speed, faults=args.fault,
           seed=args.seed, api_keys=keys)
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .loader import ContractError, load_contract
+    from .openapi_export import dump, export
+    from .verify import contract_path
+
+    try:
+        text = dump(export(load_contract(contract_path(args.contract, args.contracts_dir))))
+    except (ContractError, ValueError, OSError) as exc:
+        print(f"jobcontracts openapi: {exc}", file=sys.stderr)
+        return 2
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 

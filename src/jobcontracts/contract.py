@@ -9,9 +9,10 @@ list of checks; each check is an instance of a registered rule kind
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from .trace import PathTemplate
 
@@ -22,11 +23,37 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Answer(Strict):
+    """One documented answer of an endpoint, for the OpenAPI export.
+
+    `schema` is a JSON Schema (it may `$ref` `#/components/schemas/<name>`
+    of the contract's `schemas`); no schema means no body is promised."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    media: str = "application/json"
+    headers: list[str] = []
+    """Response headers the answer carries (e.g. `Location`, `Retry-After`)."""
+    description: str = ""
+
+
 class Endpoint(Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     paid: bool = False
+    request: dict[str, Any] | None = None
+    """JSON Schema of the JSON request body, if the endpoint takes one."""
+    headers: dict[str, dict[str, Any]] = {}
+    """Request headers the endpoint reads, each with a JSON Schema (`Idempotency-Key`)."""
+    answers: dict[str, Answer] = {}
+    """Status (`"200"`, `"4XX"`) → what the endpoint answers: for the OpenAPI export."""
+    streams: bool = False
+    """The answer is a stream (server-sent events): fuzzers leave it to the stream rules."""
     """Creating through this endpoint costs the user money (a live run budgets it)."""
+    source: Literal["document", "assumed"] = "document"
+    """`assumed` when the API's document does not have this endpoint and
+    CONTRACT-DEFAULTS supplies it."""
 
     @field_validator("path")
     @classmethod
@@ -52,11 +79,12 @@ class Record(Strict):
     """A JSON object shape observed in answers, grouped into one resource by `key`.
 
     `key` names a body field (`id`) or, in braces, a path parameter
-    (`{generation_id}`) for answers that do not carry their own id."""
+    (`{generation_id}`) for answers that do not carry their own id; without a
+    key, the answer is the one resource at its path (a listing)."""
 
     sources: list[str] = Field(min_length=1)
     """`endpoint@status` names: the answers that show this record."""
-    key: str
+    key: str | None = None
 
 
 class Machine(Strict):
@@ -110,13 +138,25 @@ class Rule(Strict):
 
 
 class Target(Strict):
-    """How a live run finds the server: environment variable names."""
+    """How a live run finds the server: environment variable names.
+
+    An API without authentication says `key_env: null` (and `auth_header:
+    null`); both are then the empty string, and a live run needs only the URL."""
 
     url_env: str
     key_env: str
     auth_header: str = "Authorization"
     auth_scheme: str = "Bearer"
     simulator: str
+
+    @field_validator("key_env", "auth_header", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.key_env and self.auth_header)
 
 
 class Contract(Strict):
@@ -130,7 +170,15 @@ class Contract(Strict):
     settings: dict[str, Any] = {}
     reached_with: dict[str, list[str]] = {}
     """Live-run option → the rules a live run reaches only when it is above 0."""
+    schemas: dict[str, dict[str, Any]] = {}
+    """Named JSON Schemas that `answers` and `request` `$ref`, exported as components."""
     rules: list[Rule] = Field(min_length=1)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory of the contract file: files a rule names are relative to it."""
+        return self._base_dir
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

@@ -8,6 +8,7 @@ and the message shows the file, the line and the offending text.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ def load_contract(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         contract = Contract.model_validate(data)
     except ValidationError as exc:
         raise locate.error(exc, ()) from None
+    contract._base_dir = file.resolve().parent
     _check_references(contract, locate)
     return contract
 
@@ -171,7 +173,7 @@ def _check_references(contract: Contract, locate: _Locator) -> None:
                 params = kind.params.model_validate(check.raw_params)
             except ValidationError as exc:
                 raise locate.error(exc, loc) from None
-            for ref_loc, problem in _dangling(params, contract):
+            for ref_loc, problem in chain(_dangling(params, contract), params.problems(contract)):
                 raise locate.at((*loc, *ref_loc), problem)
 
 

@@ -21,7 +21,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, settings
 
 from . import reproducible
-from .apis import API_NAMES, api_support
+from .apis import API_NAMES, CONTRACT_FILES, api_support
 from .budget import Allowance, BudgetExceeded
 from .cassette import write_cassette
 from .contract import Contract
@@ -76,6 +76,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                    help="requests a run may spend provoking a 429 (live default 0: off)")
     live.addoption("--request-timeout", type=float, default=30.0, metavar="S",
                    help="seconds before an unanswered request is a failed rule")
+    live.addoption("--pos-job-id", action="append", default=[], metavar="ID",
+                   help="an existing POS job that read-only tests poll and judge (repeatable)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -190,11 +192,13 @@ def contract_for(config: pytest.Config, api: str) -> Contract:
     if api not in contracts:
         base = config.getoption("contracts_dir") or config.rootpath / "contracts"
         try:
-            contracts[api] = load_contract(Path(base) / f"{api}.yaml", setting_overrides(config))
+            contracts[api] = load_contract(Path(base) / CONTRACT_FILES[api],
+                                           setting_overrides(config))
         except ContractError as exc:
             raise pytest.UsageError(str(exc)) from None
         ledger = config.stash[LEDGER]
-        ledger.register(contracts[api])
+        if api in config.getoption("api"):  # else: when a collected test names it
+            ledger.register(contracts[api])
         if os.environ.get(contracts[api].target.url_env):
             for option, rule_ids in contracts[api].reached_with.items():
                 value = config.getoption(option.lstrip("-").replace("-", "_")) or 0
@@ -226,8 +230,8 @@ def target_for(config: pytest.Config, contract: Contract) -> Target:
                       replay_of=recorded.get("replay_of") or recorded["kind"])
     url = os.environ.get(contract.target.url_env)
     if url:
-        key = os.environ.get(contract.target.key_env)
-        if not key:
+        key = os.environ.get(contract.target.key_env, "") if contract.target.authenticated else ""
+        if contract.target.authenticated and not key:
             raise pytest.UsageError(f"{contract.target.url_env} is set but "
                                     f"{contract.target.key_env} is not: a live run needs a key")
         if fault:
@@ -269,6 +273,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the `--api` tests; the report then covers the APIs the kept tests name."""
+    _select_apis(config, items)
+    for api in sorted({m.args[0] for item in items for m in item.iter_markers("api")}):
+        if api in API_NAMES:
+            config.stash[LEDGER].register(contract_for(config, api))
+
+
+def _select_apis(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = set(config.getoption("api"))
     if not wanted:
         return
@@ -285,18 +297,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
     config = request.config
     contract = contract_for(config, api)
+    config.stash[LEDGER].register(contract)
     target = target_for(config, contract)
     support = api_support(api)
     seed = os.environ[SEED_ENV]
+    test_id = _test_id(request.node)
     reproduce = f"pytest '{request.node.nodeid}' --hypothesis-seed={seed}"
     if target.fault:
         reproduce += f" --sim-fault {target.fault}"
     if target.kind == "live":
-        reproduce = (f"{contract.target.url_env}={target.base_url} {reproduce} "
-                     f"(with {contract.target.key_env} set)")
+        reproduce = f"{contract.target.url_env}={target.base_url} {reproduce}"
+        if contract.target.authenticated:
+            reproduce += f" (with {contract.target.key_env} set)"
     replay = None
     if target.kind == "replay":
-        cassette = cassette_path(Path(config.getoption("replay")), api, request.node.nodeid)
+        cassette = cassette_path(Path(config.getoption("replay")), api, test_id)
         if not cassette.is_file():
             pytest.skip(f"--replay: no cassette was recorded for this test ({cassette})")
         reproduce += f" --replay {config.getoption('replay')}"
@@ -314,8 +329,8 @@ def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
     finally:
         run.close()
         if record and any(len(t) for t in run.traces):
-            write_cassette(cassette_path(Path(record), api, request.node.nodeid), run.traces,
-                           {"api": api, "test": request.node.nodeid, "target": target.kind,
+            write_cassette(cassette_path(Path(record), api, test_id), run.traces,
+                           {"api": api, "test": test_id, "target": target.kind,
                             "fault": target.fault, "base_url": target.base_url,
                             "seed": seed}, run.scrub)
 
@@ -323,10 +338,29 @@ def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
 RUNS = pytest.StashKey[list[ApiRun]]()
 
 
+def _test_id(node: pytest.Item) -> str:
+    """The node id, and for a schemathesis test (one item per API operation,
+    all with the same node id) the operation too: `…::test_x[GET /v1/me]`."""
+    label = getattr(node, "operation_label", None)
+    return f"{node.nodeid}[{label}]" if label else node.nodeid
+
+
 @pytest.fixture
 def specstep(request: pytest.FixtureRequest) -> Iterator[ApiRun]:
     """A SpecStep connection (simulator or live) whose traffic the contract judges."""
     yield from make_run(request, "specstep")
+
+
+@pytest.fixture
+def interrogation(request: pytest.FixtureRequest) -> Iterator[ApiRun]:
+    """An Interrogation Agent connection (simulator or live) whose traffic the contract judges."""
+    yield from make_run(request, "interrogation")
+
+
+@pytest.fixture
+def pos(request: pytest.FixtureRequest) -> Iterator[ApiRun]:
+    """A POS adapter-scripts connection (simulator or live) whose traffic the contract judges."""
+    yield from make_run(request, "pos")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -362,7 +396,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     path = config.getoption("contract_report")
     if path:
-        keys = [os.environ.get(c.target.key_env, "") for c in ledger.apis.values()]
+        keys = [os.environ.get(c.target.key_env, "") for c in ledger.apis.values()
+                if c.target.authenticated]
         ledger.write(Path(path), Scrubber(keys).text)
 
 

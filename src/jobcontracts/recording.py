@@ -20,7 +20,7 @@ import yaml
 MANIFEST = "jobcontracts-run.yaml"
 #: Options that change which requests a run sends; a replay must use the recorded ones.
 TRAFFIC_OPTIONS = ("max_generations", "max_requests", "rate_limit_probe", "poll_interval",
-                   "live_deadline", "request_timeout", "contract_setting")
+                   "live_deadline", "request_timeout", "contract_setting", "pos_job_id")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-\[\]=,+]+")
 

@@ -46,7 +46,7 @@ class SimulatorApp:
             return
         request = Request(scope, receive)
         body = await request.body()
-        outgoing = httpx.Request(request.method, str(request.url),
+        outgoing = httpx.Request(request.method, _url(scope),
                                  headers=request.headers.raw, content=body)
         answer = self.simulator.handle(outgoing)
         headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -74,6 +74,17 @@ class SimulatorApp:
             return
         response = Response(content, status_code=answer.status_code, headers=headers)
         await response(scope, receive, send)
+
+
+def _url(scope: Scope) -> httpx.URL:
+    """The request's URL as sent: the raw, still percent-encoded path (the
+    decoded one may hold control characters no URL can carry)."""
+    server = scope.get("server") or ("127.0.0.1", 80)
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    if scope.get("query_string"):
+        raw_path += b"?" + scope["query_string"]
+    return httpx.URL(scheme=scope.get("scheme", "http"), host=server[0], port=server[1],
+                     raw_path=raw_path)
 
 
 def make_simulator(api: str, *, speed: float = 1.0, faults: Iterable[str] = (),
@@ -104,16 +115,26 @@ def serve(api: str, *, host: str = "127.0.0.1", port: int = 8000, speed: float =
 def served(api: str, **options: Any) -> Iterator[str]:
     """Serve in a background thread on a free loopback port; yield the base URL."""
     host = options.pop("host", "127.0.0.1")
-    port = options.pop("port", None) or free_port(host)
-    app = SimulatorApp(make_simulator(api, **options))
+    port = options.pop("port", None)
+    with serving(SimulatorApp(make_simulator(api, **options)), host=host, port=port,
+                 name=f"the {api} simulator") as url:
+        yield url
+
+
+@contextmanager
+def serving(app: Any, *, host: str = "127.0.0.1", port: int | None = None,
+            name: str = "the app") -> Iterator[str]:
+    """Serve any ASGI app (a `SimulatorApp` of a wrapped simulator) in a
+    background thread; yield the base URL."""
+    port = port or free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            lifespan="off"))
-    thread = threading.Thread(target=server.run, name=f"jobcontracts-serve-{api}", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"jobcontracts-serve-{port}", daemon=True)
     thread.start()
     try:
         while not server.started:
             if not thread.is_alive():
-                raise RuntimeError(f"the {api} simulator could not start on {host}:{port}")
+                raise RuntimeError(f"{name} could not start on {host}:{port}")
             threading.Event().wait(0.01)
         yield f"http://{host}:{port}"
     finally:

@@ -136,7 +136,8 @@ class ApiRun:
             transport = httpx.MockTransport(self.simulator.handle)
         self.client = Client(base_url=self.target.base_url, api_key=self.target.api_key,
                              clock=self.clock, trace=self.trace, transport=transport,
-                             auth_header=self.contract.target.auth_header,
+                             auth_header=self.contract.target.auth_header
+                             if self.contract.target.authenticated else None,
                              auth_scheme=self.contract.target.auth_scheme,
                              max_429_tries=int(self.contract.settings.get(
                                  "rate_limit_max_tries", 5)),

@@ -16,12 +16,19 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from httpx_sse import ServerSentEvent
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+
 #: The value `Exchange.json` takes when a body is absent or is not JSON.
 NOT_JSON: Any = type("NotJson", (), {"__repr__": lambda self: "<not JSON>"})()
 
 #: How the request presented its credential, so that auth rules can be judged
 #: from a trace whose secrets were scrubbed.
 CREDENTIALS = ("valid", "missing", "invalid", "none")
+
+#: How `Exchange.error` starts when the client itself ended a stream early, on
+#: purpose (to reconnect): the server is not to blame for what is missing.
+HUNG_UP = "client hung up"
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,7 +49,9 @@ class Exchange:
     """`api` for the API under test, `external` for anything else (a presigned URL)."""
     credential: str = "valid"
     error: str | None = None
-    """The transport failure (timeout, reset, …) when `status == 0`."""
+    """The transport failure (timeout, reset, …) when `status == 0`; for a
+    stream read (`status` set), why the read stopped before the server ended
+    it: a transport failure, the client's deadline, or `HUNG_UP`."""
     note: str = ""
     """What the driver meant by it ("idempotency probe", "rate-limit burst")."""
 
@@ -62,6 +71,18 @@ class Exchange:
     @cached_property
     def request_json(self) -> Any:
         return _parse_json(self.request_body)
+
+    @cached_property
+    def events(self) -> tuple[ServerSentEvent, ...]:
+        """The server-sent events of a `text/event-stream` body, as httpx-sse
+        decodes them; empty for any other content type. Events whose data is
+        empty (what a blank line after a comment or an `id:` dispatches) are
+        left out. An event's `id` is its own `id:` field, "" when it has none
+        (httpx-sse would repeat the last one seen, as a browser's
+        `lastEventId` does)."""
+        if self.content_type != "text/event-stream":
+            return ()
+        return parse_events(self.response_body)
 
     def header(self, name: str) -> str | None:
         return _get_header(self.response_headers, name)
@@ -86,9 +107,52 @@ class Exchange:
             parts.append(f"Retry-After={self.header('retry-after')!r}")
         if self.credential != "valid" and self.origin == "api":
             parts.append(f"credential={self.credential}")
-        if body is NOT_JSON and self.response_body and self.status:
+        if self.content_type == "text/event-stream":
+            parts.append(f"({len(self.events)} events"
+                         + (f"; {self.error})" if self.error else "; the server ended it)"))
+            if self.request_header("last-event-id") is not None:
+                parts.append(f"Last-Event-ID={self.request_header('last-event-id')!r}")
+        elif body is NOT_JSON and self.response_body and self.status:
             parts.append(f"body={_short(self.response_body[:80])}")
         return " ".join(parts)
+
+
+class OwnIdDecoder(SSEDecoder):
+    """httpx-sse's decoder, with each event's `id` its own `id:` field: the
+    last-event-id buffer is cleared after each dispatch."""
+
+    def decode(self, line: str) -> ServerSentEvent | None:
+        event = super().decode(line)
+        if event is not None:
+            self._last_event_id = ""
+        return event
+
+
+def parse_events(raw: bytes) -> tuple[ServerSentEvent, ...]:
+    """Every complete event of an SSE body (a trailing event with no blank
+    line after it is incomplete and, as the WHATWG parser does, dropped)."""
+    lines = SSELineDecoder()
+    decoder = OwnIdDecoder()
+    text = raw.decode("utf-8-sig", errors="replace")  # UTF-8, a leading BOM dropped (WHATWG)
+    events = []
+    for line in [*lines.decode(text), *lines.flush()] if text else []:
+        event = decoder.decode(line)
+        if event is not None and event.data:
+            events.append(event)
+    return tuple(events)
+
+
+def event_name(event: ServerSentEvent, key: str = "event") -> str:
+    """What an event is, as its JSON data's `key` says (its `event:` field when
+    the data names nothing)."""
+    data = event_data(event)
+    name = data.get(key) if isinstance(data, dict) else None
+    return name if isinstance(name, str) else event.event
+
+
+def event_data(event: ServerSentEvent) -> Any:
+    """An event's data parsed as JSON, or `NOT_JSON`."""
+    return _parse_json(event.data.encode("utf-8", errors="replace"))
 
 
 def _get_header(headers: Mapping[str, str], name: str) -> str | None:

@@ -20,6 +20,7 @@ from typing import TextIO
 
 import yaml
 
+from .apis import CONTRACT_FILES
 from .contract import Contract
 from .loader import ContractError, load_contract
 from .oracles import judge_trace
@@ -50,14 +51,15 @@ class Outcome:
 
 
 def contract_path(name: str, contracts_dir: str | None) -> Path:
-    """`specstep` → `<dir>/specstep.yaml`; a path to a YAML file is taken as is."""
+    """`pos` → `<dir>/pos_adapter_scripts.yaml`; a path to a YAML file is taken as is."""
     if name.endswith((".yaml", ".yml")):
         return Path(name)
+    file = CONTRACT_FILES.get(name, f"{name}.yaml")
     for base in ([Path(contracts_dir)] if contracts_dir else
                  [Path.cwd() / "contracts", Path(__file__).resolve().parents[2] / "contracts"]):
-        if (base / f"{name}.yaml").is_file():
-            return base / f"{name}.yaml"
-    return Path(contracts_dir or "contracts") / f"{name}.yaml"
+        if (base / file).is_file():
+            return base / file
+    return Path(contracts_dir or "contracts") / file
 
 
 def judged_segments(paths: Iterable[str | Path], contract: Contract, classifier: Classifier,
@@ -116,7 +118,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="cassettes (.yaml) and HAR files (.har, .json), or directories")
     parser.add_argument("--contract", required=True, metavar="NAME",
-                        help="the contract to judge by (specstep, or a path to a YAML file)")
+                        help="the contract to judge by (specstep, pos, interrogation, or a "
+                             "path to a contract YAML file)")
     parser.add_argument("--contracts-dir", default=None, metavar="DIR")
     parser.add_argument("--base-url", default=None, metavar="URL",
                         help="the API's base URL in the recording (default: inferred from "

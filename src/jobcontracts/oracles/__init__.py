@@ -1,6 +1,17 @@
 """Oracles: one function per rule kind, registered by name in `REGISTRY`."""
 
-from . import batches, http, idempotency, projection, requests
+from . import (
+    batches,
+    http,
+    idempotency,
+    openapi,
+    projection,
+    requests,
+    resources,
+    sequences,
+    sse,
+    sse_across,
+)
 from .judge import judge_trace
 from .registry import REGISTRY, Kind, Verdict, Violation, rule_kind
 
@@ -13,7 +24,12 @@ __all__ = [
            "http",
            "idempotency",
            "judge_trace",
+           "openapi",
            "projection",
            "requests",
+           "resources",
            "rule_kind",
+           "sequences",
+           "sse",
+           "sse_across",
 ]

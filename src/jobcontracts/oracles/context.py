@@ -4,15 +4,17 @@
 endpoint, which answers show this record, what did this resource look like
 just before or just after that exchange. Conditions (`when:` in a contract)
 are small mappings: `{state: Complete}`, `{state: {in: [A, B]}}`,
-`{next_retry_at: {not_null: true}}`.
+`{next_retry_at: {not_null: true}}`, `{humanResponse: {type: string}}`,
+`{stakeholder_id: {absent: true}}`, `{stakeholder_profile: {pattern: '\\S'}}`.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,18 @@ from ..contract import Contract
 from ..trace import ABSENT, NOT_JSON, Exchange, Trace, lookup
 
 Cond = Mapping[str, Any]
-OPERATORS = frozenset({"in", "not_in", "null", "not_null", "non_empty", "empty"})
+OPERATORS = frozenset({"in", "not_in", "null", "not_null", "non_empty", "empty", "type",
+                       "absent", "pattern"})
+#: `{field: {type: string}}`: the JSON type of a value, as a JSON Schema names it.
+JSON_TYPES: Mapping[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, Mapping),
+    "null": lambda v: v is None,
+}
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -49,6 +62,12 @@ def holds(body: Any, cond: Cond | None) -> bool:
 
 
 def _operator(op: str, arg: Any, value: Any) -> bool:
+    if op == "type":
+        return value is not ABSENT and JSON_TYPES[arg](value)
+    if op == "absent":  # the key is not sent at all (null is a value)
+        return (value is ABSENT) == bool(arg)
+    if op == "pattern":  # a string in which the regex finds a match
+        return isinstance(value, str) and re.search(arg, value) is not None
     present = value is not ABSENT and value is not None
     if op == "in":
         return any(json_equal(value, item) for item in arg)
@@ -117,7 +136,7 @@ class Context:
                     body = ex.json
                     if not isinstance(body, Mapping):
                         continue
-                    key = record_key(spec.key, body, params)
+                    key = ex.path if spec.key is None else record_key(spec.key, body, params)
                     if key is not None:
                         grouped[key].append(Observation(ex, body, key))
             for observations in grouped.values():
@@ -140,14 +159,29 @@ class Context:
         return before, after
 
     def seen_values(self, ref: str) -> set[str]:
-        """Every value of `record.field` seen anywhere in the trace (e.g. minted intake ids)."""
+        """Every value of `record.field` seen anywhere in the trace (e.g. minted
+        intake ids); a `*` in `field` stands for every item of a list."""
         record, _, field = ref.partition(".")
         values = set()
         for obs in self.observations(record):
-            value = lookup(obs.body, field)
-            if isinstance(value, str):
-                values.add(value)
+            for value in lookup_all(obs.body, field):
+                if isinstance(value, str):
+                    values.add(value)
         return values
+
+
+def lookup_all(body: Any, dotted: str) -> list[Any]:
+    """`lookup`, where a `*` step stands for every item of a list (or value of
+    an object): `lookup_all(catalog, "stakeholders.*.id")` is every id."""
+    head, star, rest = dotted.partition("*")
+    if not star:
+        value = lookup(body, dotted)
+        return [] if value is ABSENT else [value]
+    parent = lookup(body, head.rstrip(".")) if head else body
+    items = parent if isinstance(parent, list) else (
+        list(parent.values()) if isinstance(parent, Mapping) else [])
+    rest = rest.lstrip(".")
+    return [found for item in items for found in (lookup_all(item, rest) if rest else [item])]
 
 
 def judgeable(ex: Exchange) -> bool:

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..trace import Exchange, Trace, lookup
-from .context import Context, json_equal, judgeable, request_body
+from .context import Cond, Context, holds, json_equal, judgeable, request_body
 from .registry import Params, Verdict, rule_kind
 
 
@@ -34,6 +34,10 @@ class IdempotentReplay(Params):
     created: list[int] = [202]
     case: Literal["completed", "in_flight", "body_mismatch", "new_scope"]
     expect: list[int] = Field(min_length=1)
+    valid_body: Cond | None = None
+    """Only requests whose body holds this are judged: an invalid body may be
+    refused for being invalid before its key is looked at (no document
+    orders the two), so it says nothing about the key."""
 
 
 @rule_kind("idempotent_replay", IdempotentReplay)
@@ -49,10 +53,14 @@ def idempotent_replay(trace: Trace, p: IdempotentReplay, ctx: Context, verdict: 
             continue
         if not re.fullmatch(p.valid_key, key):
             continue
+        if p.valid_body is not None and not holds(request_body(ex), p.valid_body):
+            continue
         scope = tuple(params.get(name, "") for name in p.scope)
         original = originals.get((scope, key))
         if original is None:
-            if p.case == "new_scope" and scopes_of_key[key] - {scope}:
+            # A 404 says the scope itself is unknown (a fuzzer's made-up
+            # interview): nothing about the key to judge there.
+            if p.case == "new_scope" and scopes_of_key[key] - {scope} and ex.status != 404:
                 _expect(verdict, p, ex, "the key was used under another scope only")
             if ex.status in p.created:
                 originals[(scope, key)] = ex

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..trace import ABSENT, Trace, lookup
 from .context import Cond, Context, holds, json_equal
@@ -164,20 +164,35 @@ def present_iff(trace: Trace, p: PresentIff, ctx: Context, verdict: Verdict) -> 
 class ValueWhen(RecordParams):
     field: str
     condition: Cond
-    allowed: list[Any] = Field(min_length=1)
+    allowed: list[Any] | None = Field(default=None, min_length=1)
+    forbidden: list[Any] | None = Field(default=None, min_length=1)
+    """Instead of `allowed`: the values `field` may not take."""
+
+    @model_validator(mode="after")
+    def _one_list(self) -> ValueWhen:
+        if (self.allowed is None) == (self.forbidden is None):
+            raise ValueError("give exactly one of allowed, forbidden")
+        return self
 
 
 @rule_kind("value_when", ValueWhen)
 def value_when(trace: Trace, p: ValueWhen, ctx: Context, verdict: Verdict) -> None:
-    """When `condition` holds, `field` takes one of the `allowed` values."""
+    """When `condition` holds, `field` takes one of the `allowed` values (or
+    none of the `forbidden` ones)."""
     for obs in ctx.observations(p.record):
         if not holds(obs.body, p.when) or not holds(obs.body, p.condition):
             continue
         value = lookup(obs.body, p.field)
-        if any(json_equal(value, a) for a in p.allowed):
+        if p.allowed is not None:
+            ok = any(json_equal(value, a) for a in p.allowed)
+            rule = f"allowed {p.allowed}"
+        else:
+            ok = not any(json_equal(value, f) for f in p.forbidden or ())
+            rule = f"forbidden {p.forbidden}"
+        if ok:
             verdict.judged()
         else:
-            verdict.violate(f"{p.field}={value!r} when {dict(p.condition)}; allowed {p.allowed}",
+            verdict.violate(f"{p.field}={value!r} when {dict(p.condition)}; {rule}",
                             obs.exchange, fields=(p.field, *p.condition))
 
 

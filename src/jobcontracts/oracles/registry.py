@@ -9,19 +9,28 @@ violation of some rule, not an engine error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ..trace import Exchange, Trace
 
+if TYPE_CHECKING:
+    from ..contract import Contract
+
 P = TypeVar("P", bound=BaseModel)
+Loc = tuple[str | int, ...]
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def problems(self, contract: Contract) -> Iterator[tuple[Loc, str]]:
+        """What the loader should report beyond the params' shape (a file they
+        name that is not there), each with the location of the param at fault."""
+        return iter(())
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,18 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..trace import ABSENT, Exchange, Trace, lookup
-from .context import Cond, Context, holds, judgeable, request_body
+from .context import Cond, Context, holds, judgeable, lookup_all, request_body
 from .registry import Params, Verdict, rule_kind
+
+
+class Around(Params):
+    """The resource a request names, as polled just before and just after it."""
+
+    record: str
+    key_param: str
+    """The request's path param that names the resource."""
+    condition: Cond
+    """Must hold on both observations; with either missing the request is not selected."""
 
 
 class When(Params):
@@ -27,9 +37,18 @@ class When(Params):
     known: dict[str, str] | None = None
     """Body field → `record.field`: the value was seen in that record before."""
     unknown: dict[str, str] | None = None
-    """Body field → `record.field`: the value was never seen there."""
+    """Body field → `record.field`: the value was never seen there (and the
+    record was, before the request: until then, nothing is known to be unknown)."""
     after: str | None = None
     """`endpoint@status` earlier on the same resource (shared path params)."""
+    unknown_resource: dict[str, str] | None = None
+    """Path param → record: no answer anywhere in the trace showed that record
+    for the param's value (an id nobody minted; one that answers 200 is known)."""
+    known_resource: dict[str, str] | None = None
+    """Path param → record: an answer before this request showed that record
+    for the param's value (the resource exists, so a refusal is about the
+    request, not a 404 for an id nobody minted)."""
+    around: Around | None = None
 
 
 def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context) -> bool:
@@ -58,15 +77,33 @@ def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context) -> boo
             return False
     for name, ref in (w.unknown or {}).items():
         value = lookup(body, name)
-        if not isinstance(value, str) or value in ctx.seen_values(ref):
+        if (not isinstance(value, str) or value in ctx.seen_values(ref)
+                or not any(o.seq < ex.seq for o in ctx.observations(ref.partition(".")[0]))):
             return False
+    for name, record in (w.unknown_resource or {}).items():
+        if name not in params or params[name] in ctx.records(record):
+            return False
+    for name, record in (w.known_resource or {}).items():
+        shown = ctx.records(record).get(params.get(name, ""), [])
+        if not any(o.seq < ex.seq for o in shown):
+            return False
+    if w.around is not None and not _around_holds(ctx, w.around, ex.seq, params):
+        return False
     return w.after is None or _happened_before(ctx, w.after, ex.seq, params)
+
+
+def _around_holds(ctx: Context, a: Around, seq: int, params: dict[str, str]) -> bool:
+    if a.key_param not in params:
+        return False
+    before, after = ctx.around(a.record, params[a.key_param], seq)
+    return (before is not None and after is not None
+            and holds(before.body, a.condition) and holds(after.body, a.condition))
 
 
 def _seen_before(ctx: Context, ref: str, seq: int) -> set[str]:
     record, _, field = ref.partition(".")
     return {v for o in ctx.observations(record) if o.seq < seq
-            for v in [lookup(o.body, field)] if isinstance(v, str)}
+            for v in lookup_all(o.body, field) if isinstance(v, str)}
 
 
 def _happened_before(ctx: Context, ref: str, seq: int, params: dict[str, str]) -> bool:

@@ -1,0 +1,71 @@
+"""IA-REQ-1 and IA-REQ-2: which bodies start a run, which are refused and how.
+
+Refused bodies cost nothing, live or not; bodies that start a run are paid,
+so a live run sends them only from budget the stream tests do not need.
+"""
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from jobcontracts.drivers.interrogation import PROBLEM
+from jobcontracts.strategies_interrogation import NOT_INTEGERS, refused, simulation_bodies
+
+pytestmark = pytest.mark.api("interrogation")
+
+PROFILE = "I am a 40 year old operations manager at a logistics company."
+BAD_LIMITS = [1, 0, -1, 41, 10**6, *NOT_INTEGERS]
+
+#: Bodies IA-REQ-1 says are refused; "{first}" is the catalog's first id.
+REFUSED = [
+    ("no user_input", {"stakeholder_id": "{first}", "max_interview_messages": 8}),
+    ("no user_input, a profile", {"stakeholder_profile": PROFILE}),
+    ("empty object", {}),
+    ("neither stakeholder", {"user_input": PROBLEM, "max_interview_messages": 8}),
+    ("neither stakeholder, no limit", {"user_input": PROBLEM}),
+    ("unknown stakeholder", {"user_input": PROBLEM, "stakeholder_id": "no_such_stakeholder",
+                             "max_interview_messages": 8}),
+    *[(f"limit {limit!r}", {"user_input": PROBLEM, "stakeholder_id": "{first}",
+                            "max_interview_messages": limit}) for limit in BAD_LIMITS],
+    *[(f"limit {limit!r} with a profile", {"user_input": PROBLEM, "stakeholder_profile": PROFILE,
+                                           "max_interview_messages": limit})
+      for limit in (1, 41, "8")],
+]
+
+
+@pytest.mark.parametrize("body", [b for _, b in REFUSED], ids=[name for name, _ in REFUSED])
+def test_invalid_request_is_refused(interrogation, body):
+    d = interrogation.driver
+    first = d.stakeholder_ids()[0]
+    body = {k: first if v == "{first}" else v for k, v in body.items()}
+    d.create(body, paid=False, note="invalid request")
+
+
+@pytest.mark.parametrize("limit", [2, 3, 39, 40])
+@pytest.mark.parametrize("stakeholder", ["first listed", "ad-hoc profile"])
+def test_limit_in_range_is_accepted(interrogation, stakeholder, limit):
+    d = interrogation.driver
+    first = d.stakeholder_ids()[0]
+    who = {"stakeholder_id": first} if stakeholder == "first listed" else {
+        "stakeholder_profile": PROFILE}
+    run = d.start({"user_input": PROBLEM, **who, "max_interview_messages": limit},
+                  keep=2 if interrogation.live else 0)
+    d.status(run.simulation_id)
+
+
+@given(data=st.data())
+def test_any_body_gets_a_lawful_answer(interrogation, data):
+    """Any mix of missing, blank, mistyped and out-of-range fields, any Unicode
+    user_input, any listed stakeholder: refused as IA-REQ-1 says or accepted
+    as IA-REQ-2 says, and never a 5xx. Live, only bodies that start no run."""
+    with interrogation.example() as run:
+        d = run.driver
+        listed = d.stakeholder_ids()
+        body = data.draw(simulation_bodies(listed), label="body")
+        expect_refusal = refused(body, listed)
+        if run.live:
+            assume(expect_refusal)
+        created = d.create(body, paid=not expect_refusal, note="any body")
+        answer = created.json
+        if created.status == 202 and isinstance(answer, dict):
+            d.status(str(answer.get("simulation_id")))
