@@ -14,7 +14,7 @@ from .suite_runner import run_suite
 
 SEED = os.environ.get("JOBCONTRACTS_SEED", "0")
 #: The APIs whose simulators this sweeps, and how many rules each contract has.
-RULES = {"specstep": 33, "pos": 7}
+RULES = {"specstep": 33, "pos": 7, "interrogation": 12}
 CASES = [(api, fault) for api in RULES for fault in sorted(api_support(api).faults)]
 
 

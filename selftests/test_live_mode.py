@@ -8,6 +8,7 @@ import pytest
 
 from jobcontracts.loader import load_contract
 from jobcontracts.serve import served
+from jobcontracts.sims import interrogation as ia_sim
 from jobcontracts.sims import pos as pos_sim
 from jobcontracts.sims.specstep import DEFAULT_API_KEY, FAULTS
 
@@ -142,5 +143,37 @@ def test_pos_fault_is_caught_live(tmp_path, fault):
     budget = str(POS_MORE_BUDGET.get(fault, 1))
     with served("pos", speed=100, faults=[fault]) as url:
         run = run_suite(tmp_path, *POS_FAST, "--max-generations", budget, env=pos_live(url))
+    assert run.returncode == 1, run.output[-3000:]
+    assert run.with_status("violated") == {rule}, run.output[-3000:]
+
+
+# ---- Interrogation Agent ----------------------------------------------------------------
+
+#: At speed 50 a run (35-150 simulated s) streams in 1-3 wall seconds; three
+#: paid runs reach every IA rule (a completed one, a failing one, a limit probe).
+IA_FAST = ["--api", "interrogation", "--max-generations", "3", "--poll-interval", "0.5",
+           "--hypothesis-profile", "jobcontracts-live-selftest"]
+#: The rejected catalog id is the last of the catalog's entries, each one run.
+IA_MORE_BUDGET = {"catalog-id-rejected": 8}
+
+
+def ia_live(url: str) -> dict[str, str]:
+    return {"INTERROGATION_API_URL": url}
+
+
+def test_conforming_interrogation_server_passes_with_three_paid_runs(tmp_path):
+    with served("interrogation", speed=50, seed=3) as url:
+        run = run_suite(tmp_path, *IA_FAST, env=ia_live(url))
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.with_status("verified") == set(run.rules), run.rules
+    assert len(run.rules) == 12
+
+
+@pytest.mark.parametrize("fault", sorted(ia_sim.FAULTS))
+def test_interrogation_fault_is_caught_live(tmp_path, fault):
+    rule = ia_sim.FAULTS[fault].rule
+    budget = str(IA_MORE_BUDGET.get(fault, 3))
+    with served("interrogation", speed=50, faults=[fault]) as url:
+        run = run_suite(tmp_path, *IA_FAST, "--max-generations", budget, env=ia_live(url))
     assert run.returncode == 1, run.output[-3000:]
     assert run.with_status("violated") == {rule}, run.output[-3000:]
