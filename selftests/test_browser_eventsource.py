@@ -12,13 +12,13 @@ answer, then ends the browser it started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +129,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             break
-        deadline = time.monotonic() + wait
-        while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=wait)
     if process.stderr is not None:
         process.stderr.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobcontracts.scrub import find_secrets
+from jobcontracts.scrub import REDACTED, find_secrets
 from jobcontracts.serve import served
 
 from .suite_runner import ROOT, run_suite
@@ -93,7 +93,7 @@ def test_a_live_run_recorded_verifies_offline_and_keeps_no_secret(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:]
     assert "0 violated" in done.stdout
     assert secrets_in(record, junit, tmp_path / "report.json", keys=[KEY]) == {}
-    assert "REDACTED" in next(record.rglob("test_full_generation.yaml")).read_text()
+    assert REDACTED in next(record.rglob("test_full_generation.yaml")).read_text()
 
 
 def test_a_faulty_server_recorded_is_named_offline_by_the_faults_rule(tmp_path):

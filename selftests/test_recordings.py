@@ -40,8 +40,8 @@ def exchange(seq: int, method: str, path: str, status: int = 200, body: object =
 def test_scrubber_takes_keys_tokens_cookies_and_signatures_out_everywhere():
     scrub = Scrubber([KEY])
     url = f"https://blob.test/p.zip?se=1767&sp=r&sig=abcdef0123&X-Amz-Signature=ff00&k={KEY}"
-    assert scrub.text(url) == ("https://blob.test/p.zip?se=1767&sp=r&sig=REDACTED"
-                               "&X-Amz-Signature=REDACTED&k=REDACTED")
+    assert scrub.text(url) == (f"https://blob.test/p.zip?se=1767&sp=r&sig={REDACTED}"
+                               f"&X-Amz-Signature={REDACTED}&k={REDACTED}")
     headers = scrub.headers({"Authorization": "Bearer x", "X-Api-Key": "y", "Cookie": "s=1",
                              "Set-Cookie": "s=2", "Accept": "application/json"})
     assert headers == {"Authorization": REDACTED, "X-Api-Key": REDACTED, "Cookie": REDACTED,
@@ -57,7 +57,7 @@ def test_find_secrets_reports_what_leaked():
     assert any("configured key" in f for f in found)
     assert any("sig=0011aa" in f for f in found)
     assert any(f.lower().startswith("bearer") for f in found)
-    assert find_secrets("sig=REDACTED Bearer REDACTED", [KEY]) == []
+    assert find_secrets(f"sig={REDACTED} Bearer {REDACTED}", [KEY]) == []
 
 
 def test_cassette_is_scrubbed_streamed_back_and_loadable_by_vcr(tmp_path):
@@ -77,7 +77,7 @@ def test_cassette_is_scrubbed_streamed_back_and_loadable_by_vcr(tmp_path):
     entries = list(read_cassette_entries(path))
     assert [e.segment for e in entries] == [1, 1, 1, 2]
     assert entries[2].status == 0 and entries[2].error == "timed out (ReadTimeout)"
-    assert entries[1].response_headers["location"].endswith("sig=REDACTED")
+    assert entries[1].response_headers["location"].endswith(f"sig={REDACTED}")
     assert entries[0].credential == "valid" and entries[0].where.endswith(":6")
 
 
@@ -182,7 +182,7 @@ def test_silence_longer_than_split_idle_ends_a_segment():
     ("Bearer wrong", 200, KEY, "invalid"),
     (None, 401, KEY, "missing"),
     (None, 200, None, "valid"),
-    ("Bearer REDACTED", 401, KEY, "invalid"),
+    (f"Bearer {REDACTED}", 401, KEY, "invalid"),
     ("Bearer something", 200, None, "valid"),
 ])
 def test_credential_is_read_from_what_the_recording_kept(header, status, key, expected):

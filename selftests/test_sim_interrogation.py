@@ -18,17 +18,14 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from httpx_sse import connect_sse
 
 from jobcontracts.clock import ScaledClock, VirtualClock
-from jobcontracts.serve import SimulatorApp, free_port
+from jobcontracts.serve import SimulatorApp, serving
 from jobcontracts.sims.interrogation import (
     DEFAULT_API_KEY,
     FAIL_TRIGGER,
@@ -395,28 +392,9 @@ def test_fault_breaks_exactly_its_rule(name: str) -> None:
 # =========================================================================== served
 
 
-@contextmanager
-def serving(sim: InterrogationSimulator) -> Iterator[tuple[str, threading.Thread]]:
-    port = free_port()
-    config = uvicorn.Config(
-        SimulatorApp(sim), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="ia-sim-test", daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive()
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}", thread
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_served_stream_over_real_http() -> None:
     sim = InterrogationSimulator(ScaledClock(speed=200), seed=1)
-    with serving(sim) as (url, _thread), httpx.Client(base_url=url, timeout=10) as client:
+    with serving(SimulatorApp(sim)) as url, httpx.Client(base_url=url, timeout=10) as client:
         created = client.post(
             "/api/simulations",
             json={"user_input": PROBLEM, "stakeholder_id": "enterprise_it_admin_30_50"},
@@ -443,7 +421,7 @@ def test_served_stream_over_real_http() -> None:
 
 def test_served_stream_stops_when_the_client_hangs_up() -> None:
     sim = InterrogationSimulator(ScaledClock(speed=2), seed=1)
-    with serving(sim) as (url, thread):
+    with serving(SimulatorApp(sim)) as url:
         with httpx.Client(base_url=url, timeout=10) as client:
             simulation_id = client.post(
                 "/api/simulations", json={"user_input": PROBLEM, "stakeholder_profile": "I am."}
@@ -458,4 +436,4 @@ def test_served_stream_stops_when_the_client_hangs_up() -> None:
             time.sleep(0.02)
         assert stream.closed
         hung_up = time.monotonic()
-    assert not thread.is_alive() and time.monotonic() - hung_up < 3
+    assert time.monotonic() - hung_up < 3  # and the server shut down at once after it

@@ -32,6 +32,7 @@ from schemathesis import checks as st_checks
 from .loader import load_contract
 from .openapi_export import export
 from .oracles import judge_trace
+from .scrub import REDACTED
 from .session import ApiRun
 from .trace import Exchange
 
@@ -50,7 +51,7 @@ GENERIC_CHECKS = (
 )
 #: A placeholder the case carries where the credential goes: schemathesis sees
 #: that one was sent; the real key stays in the client.
-KEY_PLACEHOLDER = "REDACTED"
+KEY_PLACEHOLDER = REDACTED
 
 Pools = Mapping[str, Callable[[], Sequence[str]]]
 

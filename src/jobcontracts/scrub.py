@@ -3,8 +3,10 @@
 Credentials (`Authorization`, `X-Api-Key`, cookies), presigned-URL signature
 parameters (`sig=`, `X-Amz-Signature=`, …) and every configured API key,
 wherever it appears: headers, URLs, bodies. A scrubbed value becomes
-`REDACTED`, which survives URL and JSON parsing, so a scrubbed cassette still
-replays and is still judged (a download URL stays a URL).
+`-redacted-`: it survives URL and JSON parsing unchanged (hyphens and
+letters need no escaping), so a scrubbed cassette still replays and is
+still judged (a download URL stays a URL), and no secret scanner mistakes
+it for a token (it is not an unbroken run of token characters).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
-REDACTED = "REDACTED"
+REDACTED = "-redacted-"
 
 #: Headers whose whole value is a credential.
 SECRET_HEADERS = frozenset({
