@@ -28,6 +28,7 @@ from urllib.parse import quote, urlencode
 import requests
 import schemathesis
 from schemathesis import checks as st_checks
+from schemathesis.core import NotSet
 
 from .loader import load_contract
 from .openapi_export import export
@@ -121,7 +122,7 @@ class Fuzz:
         kwargs: dict[str, Any] = {}
         if isinstance(body, bytes | bytearray):
             kwargs["content"] = bytes(body)
-        elif body is not None and not _is_unset(body):
+        elif body is not None and not isinstance(body, NotSet):
             kwargs["json"] = body
         params = {name: quote(str(value), safe="")
                   for name, value in (case.path_parameters or {}).items()}
@@ -146,10 +147,6 @@ class Fuzz:
 
         contract_rules.__name__ = f"{run.contract.api}_contract_rules"
         return contract_rules
-
-
-def _is_unset(value: Any) -> bool:
-    return type(value).__name__ == "NotSet"
 
 
 def _as_schemathesis_response(exchange: Exchange) -> schemathesis.Response:
