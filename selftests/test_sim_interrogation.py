@@ -431,9 +431,6 @@ def test_served_stream_stops_when_the_client_hangs_up() -> None:
                     if count == 3:
                         break
         [stream] = event_streams(sim)
-        deadline = time.monotonic() + 3
-        while not stream.closed and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert stream.closed
+        assert stream.wait_closed(timeout=3)
         hung_up = time.monotonic()
     assert time.monotonic() - hung_up < 3  # and the server shut down at once after it

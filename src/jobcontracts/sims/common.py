@@ -13,7 +13,8 @@ import json
 import math
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,11 +28,13 @@ __all__ = [
     "ApiError",
     "BodyError",
     "BoundedRouter",
+    "Fault",
     "TokenBucket",
     "UrlSigner",
     "UuidMint",
     "bearer_token",
     "canonical_json",
+    "checked_fault_names",
     "error_body",
     "error_response",
     "iso",
@@ -150,6 +153,37 @@ def bearer_token(request: httpx.Request) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One deliberate defect: its kebab-case name, the rule it breaks, what it does.
+
+    Each simulator's faults break exactly one contract rule each and leave
+    every other rule intact: a suite run against the faulty simulator must
+    fail on that rule and on no other."""
+
+    name: str
+    rule: str
+    summary: str
+
+
+def checked_fault_names(names: Iterable[str] | None, known: Mapping[str, Fault],
+                        api: str) -> frozenset[str]:
+    """The chosen fault names; an unknown one is a `ValueError` listing the valid names."""
+    if names is None:
+        return frozenset()
+    if isinstance(names, str):
+        names = (names,)
+    chosen = frozenset(names)
+    unknown = sorted(name for name in chosen if name not in known)
+    if unknown:
+        raise ValueError(f"unknown {api} fault(s) {', '.join(map(repr, unknown))}; "
+                         f"valid names: {', '.join(sorted(known))}")
+    return chosen
 
 
 # --------------------------------------------------------------------------- helpers

@@ -15,17 +15,10 @@ shows only on a completed run, `error-message-differs` only on a failed one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from jobcontracts.sims.common import Fault, checked_fault_names
 
-@dataclass(frozen=True)
-class Fault:
-    """One deliberate defect: its kebab-case name, the rule it breaks, what it does."""
-
-    name: str
-    rule: str
-    summary: str
-
+__all__ = ["FAULTS", "Fault", "resolve_faults"]
 
 _FAULT_LIST: tuple[Fault, ...] = (
     Fault(
@@ -155,16 +148,4 @@ FAULTS: dict[str, Fault] = {fault.name: fault for fault in _FAULT_LIST}
 
 
 def resolve_faults(names: Iterable[str] | None) -> frozenset[str]:
-    """Check fault names; an unknown one is a `ValueError` listing the valid names."""
-    if names is None:
-        return frozenset()
-    if isinstance(names, str):
-        names = (names,)
-    chosen = frozenset(names)
-    unknown = sorted(name for name in chosen if name not in FAULTS)
-    if unknown:
-        raise ValueError(
-            f"unknown Interrogation Agent fault(s) {', '.join(map(repr, unknown))}; "
-            f"valid names: {', '.join(sorted(FAULTS))}"
-        )
-    return chosen
+    return checked_fault_names(names, FAULTS, "Interrogation Agent")

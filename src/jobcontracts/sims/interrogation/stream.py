@@ -68,6 +68,10 @@ class EventStream(httpx.SyncByteStream):
     def closed(self) -> bool:
         return self._closed.is_set()
 
+    def wait_closed(self, timeout: float) -> bool:
+        """Block until the stream is closed (a client hung up), or `timeout` wall seconds."""
+        return self._closed.wait(timeout)
+
     def _generate(self) -> Generator[bytes, None, None]:
         if self.closed:
             return
