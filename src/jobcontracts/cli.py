@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--speed", type=float, default=1.0,
                        help="scale simulated durations: 60 runs a 32-minute generation in 32 s")
     serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument("--variant", type=int, default=0, metavar="N",
+                       help="play lawful variant N: the choices the documents leave open "
+                            "(check order, refusals, timing, texts); 0 is the reference")
     serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
                        help="a key the server accepts (default: the simulator's test key)")
 
@@ -58,12 +61,16 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                      f"{', '.join(sorted(support.faults))}")
     if args.speed <= 0:
         parser.error("--speed must be positive")
+    if args.variant < 0:
+        parser.error("--variant must be a whole number >= 0")
     keys = args.api_key or [support.api_key]
     faults = f", faults: {', '.join(args.fault)}" if args.fault else ""
+    variant = f", variant {args.variant}" if args.variant else ""
     print(f"jobcontracts: serving the {args.api} simulator on http://{args.host}:{args.port} "
-          f"(speed {args.speed:g}x{faults}); API key: {keys[0]}", file=sys.stderr, flush=True)
+          f"(speed {args.speed:g}x{faults}{variant}); API key: {keys[0]}", file=sys.stderr,
+          flush=True)
     serve(args.api, host=args.host, port=args.port, speed=args.speed, faults=args.fault,
-          seed=args.seed, api_keys=keys)
+          seed=args.seed, api_keys=keys, variant=args.variant)
     return 0
 
 

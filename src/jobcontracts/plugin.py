@@ -50,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only this API's contract tests (repeatable)")
     group.addoption("--sim-fault", default=None, metavar="NAME",
                     help="run against the embedded simulator with this named fault")
+    group.addoption("--sim-variant", type=int, default=0, metavar="N",
+                    help="run against the embedded simulator playing lawful variant N "
+                         "(its free choices: check order, refusals, timing; 0 = reference)")
     group.addoption("--contract-report", default=None, metavar="PATH",
                     help="write every rule's status (verified/violated/not_reached) as JSON")
     group.addoption("--contract-setting", action="append", default=[], metavar="NAME=VALUE",
@@ -234,14 +237,17 @@ def target_for(config: pytest.Config, contract: Contract) -> Target:
         if contract.target.authenticated and not key:
             raise pytest.UsageError(f"{contract.target.url_env} is set but "
                                     f"{contract.target.key_env} is not: a live run needs a key")
-        if fault:
-            raise pytest.UsageError(f"--sim-fault needs the embedded simulator; unset "
+        if fault or config.getoption("sim_variant"):
+            raise pytest.UsageError(f"--sim-fault and --sim-variant need the embedded simulator; unset "
                                     f"{contract.target.url_env} to use it")
         return Target(contract.api, "live", url.rstrip("/"), key)
     if fault and fault not in support.faults:
         raise pytest.UsageError(f"--sim-fault {fault!r} is not a fault of the {contract.api} "
                                 f"simulator; known: {', '.join(sorted(support.faults))}")
-    return Target(contract.api, "simulator", support.base_url, support.api_key, fault)
+    variant = config.getoption("sim_variant")
+    if variant < 0:
+        raise pytest.UsageError(f"--sim-variant {variant}: a variant is a whole number >= 0")
+    return Target(contract.api, "simulator", support.base_url, support.api_key, fault, variant)
 
 
 def options_for(config: pytest.Config, target: Target) -> RunOptions:
@@ -305,6 +311,8 @@ def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
     reproduce = f"pytest '{request.node.nodeid}' --hypothesis-seed={seed}"
     if target.fault:
         reproduce += f" --sim-fault {target.fault}"
+    if target.variant:
+        reproduce += f" --sim-variant {target.variant}"
     if target.kind == "live":
         reproduce = f"{contract.target.url_env}={target.base_url} {reproduce}"
         if contract.target.authenticated:

@@ -88,11 +88,11 @@ def _url(scope: Scope) -> httpx.URL:
 
 
 def make_simulator(api: str, *, speed: float = 1.0, faults: Iterable[str] = (),
-                   seed: int = 0, api_keys: Iterable[str] = ()) -> Any:
+                   seed: int = 0, api_keys: Iterable[str] = (), variant: int = 0) -> Any:
     support = api_support(api)
     keys = tuple(api_keys) or (support.api_key,)
     return support.simulator(clock=ScaledClock(speed), seed=seed, faults=set(faults),
-                             api_keys=keys)
+                             api_keys=keys, variant=variant)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -104,10 +104,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def serve(api: str, *, host: str = "127.0.0.1", port: int = 8000, speed: float = 1.0,
           faults: Iterable[str] = (), seed: int = 0, api_keys: Iterable[str] = (),
-          log_level: str = "warning") -> None:
+          variant: int = 0, log_level: str = "warning") -> None:
     """Serve until interrupted."""
     app = SimulatorApp(make_simulator(api, speed=speed, faults=faults, seed=seed,
-                                      api_keys=api_keys))
+                                      api_keys=api_keys, variant=variant))
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
 
 

@@ -37,6 +37,8 @@ class Target:
     base_url: str
     api_key: str
     fault: str | None = None
+    variant: int = 0
+    """For the simulator: which lawful server it plays (`sims/variant.py`)."""
     replay_of: str | None = None
     """For a replay: the kind of target the cassettes were recorded from."""
 
@@ -52,7 +54,8 @@ class Target:
         if self.kind == "live":
             return f"{self.api}: live server {self.base_url}"
         fault = f" with fault {self.fault!r}" if self.fault else " (conforming)"
-        return f"{self.api}: embedded simulator{fault}"
+        variant = f", variant {self.variant}" if self.variant else ""
+        return f"{self.api}: embedded simulator{fault}{variant}"
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ class ApiRun:
             faults = {self.target.fault} if self.target.fault else set()
             # The same for every example of a test, so hypothesis replays are exact.
             seed = random.Random(f"{self.seed}:{self.reproduce}").randrange(2**32)
-            self.simulator = self._simulator_factory(clock=self.clock, seed=seed, faults=faults)
+            self.simulator = self._simulator_factory(clock=self.clock, seed=seed, faults=faults,
+                                                     variant=self.target.variant)
             transport = httpx.MockTransport(self.simulator.handle)
         self.client = Client(base_url=self.target.base_url, api_key=self.target.api_key,
                              clock=self.clock, trace=self.trace, transport=transport,

@@ -22,6 +22,7 @@ import httpx
 import respx
 
 from jobcontracts.clock import Clock
+from jobcontracts.sims.variant import Variant, as_variant
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
@@ -71,11 +72,13 @@ class InterrogationSimulator:
         seed: int = 0,
         faults: Iterable[str] | None = None,
         api_keys: Iterable[str] = (DEFAULT_API_KEY,),
+        variant: Variant | int | None = None,
         rate_limit: tuple[float, float] | None = None,
     ) -> None:
         self.clock = clock
         self.seed = seed
         self.faults = resolve_faults(faults)
+        self.variant = as_variant(variant)
         self.api_keys = tuple(api_keys)
         self._rng = random.Random(seed)
         self._mint = UuidMint(random.Random(self._rng.getrandbits(64)))

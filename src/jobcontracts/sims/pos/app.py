@@ -35,6 +35,7 @@ import httpx
 import respx
 
 from jobcontracts.clock import Clock
+from jobcontracts.sims.variant import Variant, as_variant
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
@@ -104,11 +105,13 @@ class PosSimulator:
         seed: int = 0,
         faults: Iterable[str] | None = None,
         api_keys: Iterable[str] = (DEFAULT_API_KEY,),
+        variant: Variant | int | None = None,
         rate_limit: tuple[float, float] | None = None,
     ) -> None:
         self.clock = clock
         self.seed = seed
         self.faults = resolve_faults(faults)
+        self.variant = as_variant(variant)
         self.api_keys = tuple(api_keys)
         if not self.api_keys:
             raise ValueError("at least one API key is needed")

@@ -19,6 +19,7 @@ import httpx
 import respx
 
 from jobcontracts.clock import Clock
+from jobcontracts.sims.variant import Variant, as_variant
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
@@ -66,11 +67,13 @@ class SpecStepSimulator:
         seed: int = 0,
         faults: Iterable[str] | None = None,
         api_keys: Iterable[str] = (DEFAULT_API_KEY,),
+        variant: Variant | int | None = None,
         rate_limit: tuple[float, float] | None = (20, 2.0),
     ) -> None:
         self.clock = clock
         self.seed = seed
         self.faults = resolve_faults(faults)
+        self.variant = as_variant(variant)
         self.api_keys = tuple(api_keys)
         if not self.api_keys:
             raise ValueError("at least one API key is needed")
