@@ -73,6 +73,18 @@ class ScaledClock:
         if seconds > 0:
             time.sleep(seconds / self.speed)
 
+    def wall(self, t: float) -> float:
+        """The wall-clock time at which this clock will read `t` (for an
+        HTTP-date a real client's clock must understand)."""
+        return time.time() + (t - self.now()) / self.speed
+
+
+def wall_time(clock: Clock, t: float) -> float:
+    """`t` on `clock` as the wall-clock time a client reads (the same, but for
+    a scaled clock)."""
+    wall = getattr(clock, "wall", None)
+    return float(wall(t)) if callable(wall) else t
+
 
 def iso(ts: float) -> str:
     """An ISO 8601 UTC timestamp with an explicit zone, as APIs should send."""

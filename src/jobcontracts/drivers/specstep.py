@@ -15,9 +15,11 @@ from typing import Any
 from ..budget import Allowance
 from ..client import Client
 from ..contract import Contract
-from ..session import RunOptions, ScenarioError
+from ..session import InputRefused, RunOptions, ScenarioError
 from ..trace import Exchange
 
+#: How a server may refuse an input the documents do not rule on.
+LAWFUL_REFUSALS = (400, 422)
 TERMINAL = frozenset({"Complete", "Failed", "Cancelled"})
 PAUSED = "PausedAwaitingClarification"
 
@@ -30,6 +32,14 @@ def body_of(ex: Exchange, *statuses: int) -> dict[str, Any]:
         raise ScenarioError(f"{ex.method} {ex.path} got {got}; the scenario needs "
                             f"{' or '.join(map(str, statuses))} with a JSON object")
     return body
+
+
+def accepted(ex: Exchange, *statuses: int) -> dict[str, Any]:
+    """`body_of` for a request carrying an input no document rules on: a `400`
+    or `422` ends the scenario lawfully (`InputRefused`)."""
+    if ex.status in LAWFUL_REFUSALS:
+        raise InputRefused(f"{ex.method} {ex.path} (#{ex.seq}) refused with {ex.status}")
+    return body_of(ex, *statuses)
 
 
 class SpecStepDriver:
@@ -96,7 +106,7 @@ class SpecStepDriver:
         for attempt in range(attempts):
             this_key = None if key is None else f"{key}.{attempt}" if attempt else key
             ex = self.post_turn(interview_id, message, key=this_key)
-            submitted = body_of(ex, 202, 200)
+            submitted = accepted(ex, 202, 200)
             job_id = submitted.get("job_id")
             if not job_id:
                 snapshot = submitted.get("snapshot")

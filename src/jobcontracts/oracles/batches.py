@@ -16,6 +16,7 @@ from pydantic import Field
 from ..trace import Trace, lookup
 from .context import Context, Observation, judgeable, request_body
 from .registry import Params, Verdict, rule_kind
+from .requests import When, selected
 
 
 class Batch(Params):
@@ -32,6 +33,9 @@ class Batch(Params):
     accepted: list[int] = [200]
     case: Literal["exact", "inexact", "not_paused"]
     expect: list[int] = Field(min_length=1)
+    when: When = When()
+    """Only batches selected by this are judged (`otherwise_valid`: an empty
+    answer or an extra key may lawfully be refused before the questions are read)."""
 
 
 def _questions(batch: Any, p: Batch) -> list[str] | None:
@@ -61,6 +65,8 @@ def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict)
     while the resource is not paused is refused."""
     for ex, params in ctx.requests(p.request):
         if not judgeable(ex) or ex.credential != "valid" or p.key_param not in params:
+            continue
+        if not selected(ex, params, p.when, ctx, p.request):
             continue
         key = params[p.key_param]
         asked = _questions(request_body(ex), p)

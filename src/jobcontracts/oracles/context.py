@@ -123,6 +123,13 @@ class Context:
             self._requests[endpoint] = found
         return self._requests[endpoint]
 
+    def endpoint_of(self, ex: Exchange) -> str | None:
+        """The name of the contract endpoint an exchange was sent to, if any."""
+        for name, spec in self.contract.endpoints.items():
+            if ex.method == spec.method and spec.template.match(ex.path) is not None:
+                return name
+        return None
+
     def records(self, name: str) -> dict[str, list[Observation]]:
         """Every observation of record `name`, grouped by resource key, in trace order."""
         if name not in self._records:

@@ -17,6 +17,7 @@ from pydantic import Field
 from ..trace import Exchange, Trace, lookup
 from .context import Cond, Context, holds, json_equal, judgeable, request_body
 from .registry import Params, Verdict, rule_kind
+from .requests import When, selected
 
 
 class IdempotentReplay(Params):
@@ -38,6 +39,9 @@ class IdempotentReplay(Params):
     """Only requests whose body holds this are judged: an invalid body may be
     refused for being invalid before its key is looked at (no document
     orders the two), so it says nothing about the key."""
+    when: When = When()
+    """Only requests selected by this are judged (originals and retries alike):
+    `otherwise_valid`, and no state check that may lawfully come first."""
 
 
 @rule_kind("idempotent_replay", IdempotentReplay)
@@ -54,6 +58,8 @@ def idempotent_replay(trace: Trace, p: IdempotentReplay, ctx: Context, verdict: 
         if not re.fullmatch(p.valid_key, key):
             continue
         if p.valid_body is not None and not holds(request_body(ex), p.valid_body):
+            continue
+        if not selected(ex, params, p.when, ctx, p.request):
             continue
         scope = tuple(params.get(name, "") for name in p.scope)
         original = originals.get((scope, key))

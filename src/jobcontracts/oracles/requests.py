@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ..trace import ABSENT, Exchange, Trace, lookup
 from .context import Cond, Context, holds, judgeable, lookup_all, request_body
+from .lawful import otherwise_valid
 from .registry import Params, Verdict, rule_kind
 
 
@@ -34,6 +35,9 @@ class When(Params):
     """Header name → regex of a valid value: the header is sent and does not match."""
     header_valid: dict[str, str] | None = None
     body: Cond | None = None
+    body_keys: list[str] | None = None
+    """The body is a JSON object with no keys but these: an extra field is an
+    input no rule covers, which a server may lawfully refuse for its own sake."""
     known: dict[str, str] | None = None
     """Body field → `record.field`: the value was seen in that record before."""
     unknown: dict[str, str] | None = None
@@ -49,9 +53,19 @@ class When(Params):
     for the param's value (the resource exists, so a refusal is about the
     request, not a 404 for an id nobody minted)."""
     around: Around | None = None
+    not_after: str | None = None
+    """`endpoint@status` did not happen earlier on the same resource."""
+    otherwise_valid: bool | list[str] = False
+    """No other lawful refusal applies (`lawful.py`): the body and headers are
+    what the endpoint declares, valid and plain; a list names the body fields
+    and headers the rule is about, which are exempt."""
+    fresh_header: str | None = None
+    """The header is absent, or its value was not sent before to the same
+    endpoint and resource (a reused Idempotency-Key may lawfully replay)."""
 
 
-def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context) -> bool:
+def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context,
+             endpoint: str = "*") -> bool:
     if ex.credential not in w.credential:
         return False
     if not judgeable(ex) and ex.status not in (w.status or ()):
@@ -71,6 +85,9 @@ def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context) -> boo
     body = request_body(ex)
     if w.body is not None and not holds(body, w.body):
         return False
+    if w.body_keys is not None and (not isinstance(body, dict)
+                                    or not body.keys() <= set(w.body_keys)):
+        return False
     for name, ref in (w.known or {}).items():
         value = lookup(body, name)
         if not isinstance(value, str) or value not in _seen_before(ctx, ref, ex.seq):
@@ -89,7 +106,29 @@ def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context) -> boo
             return False
     if w.around is not None and not _around_holds(ctx, w.around, ex.seq, params):
         return False
+    if w.otherwise_valid is not False and not _otherwise_valid(ex, w, ctx, endpoint):
+        return False
+    if w.fresh_header is not None and _header_reused(ctx, w.fresh_header, ex, endpoint, params):
+        return False
+    if w.not_after is not None and _happened_before(ctx, w.not_after, ex.seq, params):
+        return False
     return w.after is None or _happened_before(ctx, w.after, ex.seq, params)
+
+
+def _otherwise_valid(ex: Exchange, w: When, ctx: Context, endpoint: str) -> bool:
+    name = endpoint if endpoint != "*" else ctx.endpoint_of(ex)
+    if name is None:
+        return False
+    exempt = w.otherwise_valid if isinstance(w.otherwise_valid, list) else ()
+    return otherwise_valid(ex, ctx.contract.endpoints[name], exempt)
+
+
+def _header_reused(ctx: Context, header: str, ex: Exchange, endpoint: str,
+                   params: dict[str, str]) -> bool:
+    value = ex.request_header(header)
+    return value is not None and any(
+        other.seq < ex.seq and other.request_header(header) == value and op == params
+        for other, op in ctx.requests(endpoint))
 
 
 def _around_holds(ctx: Context, a: Around, seq: int, params: dict[str, str]) -> bool:
@@ -127,7 +166,7 @@ class StatusFor(Params):
 def status_for(trace: Trace, p: StatusFor, ctx: Context, verdict: Verdict) -> None:
     """Requests selected by `when` get one of the `expect` statuses."""
     for ex, params in ctx.requests(p.request):
-        if selected(ex, params, p.when, ctx):
+        if selected(ex, params, p.when, ctx, p.request):
             if ex.status in p.expect:
                 verdict.judged()
             else:
@@ -175,13 +214,15 @@ def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict
     is as just before. A counted measure allows one step per accepted write in
     between; a compared one is judged only before any accepted write at all."""
     for ex, params in ctx.requests(p.request):
-        if not selected(ex, params, p.when, ctx) or p.key_param not in params:
+        if not selected(ex, params, p.when, ctx, p.request) or p.key_param not in params:
             continue
         before, after = ctx.around(p.observe, params[p.key_param], ex.seq)
         if before is None or after is None:
             continue
+        # An accepted write in between counts, and so does the observation's own
+        # exchange when it is one (an answer that shows the record it just wrote).
         accepted = sum(1 for other, op in ctx.requests(p.request)
-                       if before.seq < other.seq < after.seq and other is not ex
+                       if before.seq < other.seq <= after.seq and other is not ex
                        and other.status in p.commits and other.credential == "valid"
                        and op.get(p.key_param) == params[p.key_param])
         old, new = _measure(before.body, p.measure), _measure(after.body, p.measure)
@@ -194,7 +235,7 @@ def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict
                                 before.exchange, ex, after.exchange)
             else:
                 verdict.judged()
-        elif not _written_before(ctx, p, params[p.key_param], after.seq):
+        elif not _written_before(ctx, p, params[p.key_param], after.seq + 1):
             if new != old:
                 verdict.violate(f"refused with {ex.status} but {p.measure.fields} changed",
                                 before.exchange, ex, after.exchange,

@@ -15,13 +15,14 @@ import random
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 import httpx
 import respx
 from respx.models import Route
 
-from jobcontracts.clock import Clock, iso
+from jobcontracts.clock import Clock, iso, wall_time
 
 __all__ = [
     "JSON_CONTENT_TYPE",
@@ -42,6 +43,7 @@ __all__ = [
     "looks_like_uuid",
     "parse_json",
     "parse_json_object",
+    "retry_after_value",
 ]
 
 JSON_CONTENT_TYPE = "application/json"
@@ -238,6 +240,15 @@ class TokenBucket:
         """Whole seconds for a `Retry-After` header: rounded up, at least 1, at
         most `cap` (a client may then be refused again, and wait again)."""
         return min(cap, max(1, math.ceil(wait - 1e-9)))
+
+
+def retry_after_value(clock: Clock, now: float, wait: float, as_date: bool) -> str:
+    """A `Retry-After` value: delay-seconds, or an HTTP-date (RFC 9110 §10.2.3)
+    rounded up to the next whole second, on the client's wall clock."""
+    if not as_date:
+        return str(TokenBucket.retry_after(wait))
+    seconds = TokenBucket.retry_after(wait, cap=3600 - 2)
+    return formatdate(math.ceil(wall_time(clock, now + seconds)) + 1, usegmt=True)
 
 
 class UrlSigner:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import random
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import respx
 
 from jobcontracts.clock import Clock
-from jobcontracts.sims.variant import Variant, as_variant
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
@@ -33,11 +33,14 @@ from jobcontracts.sims.common import (
     json_response,
     looks_like_uuid,
     parse_json_object,
+    retry_after_value,
 )
+from jobcontracts.sims.specstep.choices import choose
 from jobcontracts.sims.specstep.content import build_package_zip
 from jobcontracts.sims.specstep.faults import resolve_faults
 from jobcontracts.sims.specstep.generation import parse_answers, parse_review_profile
-from jobcontracts.sims.specstep.model import GenerationBook, InterviewBook
+from jobcontracts.sims.specstep.model import GenerationBook, Interview, InterviewBook
+from jobcontracts.sims.variant import Variant, as_variant
 
 DEFAULT_API_KEY = "sf_test_simulator_key"
 GENERATION_QUOTA = 100
@@ -68,20 +71,25 @@ class SpecStepSimulator:
         faults: Iterable[str] | None = None,
         api_keys: Iterable[str] = (DEFAULT_API_KEY,),
         variant: Variant | int | None = None,
-        rate_limit: tuple[float, float] | None = (20, 2.0),
+        rate_limit: tuple[float, float] | Literal["variant"] | None = "variant",
     ) -> None:
         self.clock = clock
         self.seed = seed
         self.faults = resolve_faults(faults)
         self.variant = as_variant(variant)
+        self.choices = choose(self.variant)
         self.api_keys = tuple(api_keys)
         if not self.api_keys:
             raise ValueError("at least one API key is needed")
         rng = random.Random(seed)
         self._mint = UuidMint(rng)
-        self.interviews = InterviewBook(random.Random(rng.getrandbits(64)), self._mint, self.faults)
-        self.generations = GenerationBook(random.Random(rng.getrandbits(64)), self.faults)
+        self.interviews = InterviewBook(random.Random(rng.getrandbits(64)), self._mint, self.faults,
+                                        self.choices)
+        self.generations = GenerationBook(random.Random(rng.getrandbits(64)), self.faults,
+                                          self.choices)
         self.signer = UrlSigner(rng.getrandbits(256).to_bytes(32, "big"), ttl_seconds=600.0)
+        if rate_limit == "variant":
+            rate_limit = self.choices.bucket
         self.bucket = None if rate_limit is None else TokenBucket(clock, *rate_limit)
         self._throttled_until: dict[str, float] = {}
         self._created: dict[str, int] = {}
@@ -217,7 +225,8 @@ class SpecStepSimulator:
             self._commit_refused_turn(key, request, params.get("interview_id", ""))
         headers = {}
         if "retry-after-missing" not in self.faults:
-            headers["Retry-After"] = str(TokenBucket.retry_after(wait))
+            headers["Retry-After"] = retry_after_value(self.clock, now, wait,
+                                                       self.choices.retry_after_date)
         raise ApiError(429, "RATE_LIMITED", "too many requests for this API key", headers)
 
     def _commit_refused_turn(self, key: str, request: httpx.Request, interview_id: str) -> None:
@@ -231,7 +240,9 @@ class SpecStepSimulator:
 
     def _error(self, exc: ApiError) -> httpx.Response:
         bare = "bare-error" in self.faults and 400 <= exc.status < 500
-        return error_response(exc.status, exc.code, exc.message, headers=exc.headers, bare=bare)
+        code = self.choices.invalid_code if exc.code == "INVALID_REQUEST" else exc.code
+        return error_response(exc.status, code, self.variant.message(exc.message),
+                              headers=exc.headers, bare=bare)
 
     def _fallback(self, ctx: Ctx) -> httpx.Response:
         path = ctx.request.url.path
@@ -247,12 +258,31 @@ class SpecStepSimulator:
 
     # ------------------------------------------------------------------ helpers
 
-    @staticmethod
-    def _body(request: httpx.Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    def _body(self, request: httpx.Request, *, allow_empty: bool = False,
+              fields: Iterable[str] = ()) -> dict[str, Any]:
+        """The JSON object body; unknown keys (beyond `fields`) as the variant says."""
         try:
-            return parse_json_object(request.content, allow_empty=allow_empty)
+            body = parse_json_object(request.content, allow_empty=allow_empty)
         except BodyError as exc:
             raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
+        extra = sorted(set(body) - set(fields))
+        if extra and self.choices.extra_fields is not None:
+            raise ApiError(self.choices.extra_fields, "INVALID_REQUEST",
+                           f"unknown field(s): {', '.join(map(repr, extra))}")
+        return body
+
+    def _check_message(self, message: str) -> None:
+        """Inputs no document rules on, refused or not as the variant says."""
+        c = self.choices
+        if not message.strip() and c.empty_message is not None:
+            raise ApiError(c.empty_message, "INVALID_REQUEST", '"message" must not be empty')
+        if c.message_limit is not None and len(message) > c.message_limit[0]:
+            raise ApiError(c.message_limit[1], "INVALID_REQUEST",
+                           f'"message" is longer than {c.message_limit[0]} characters')
+        if c.odd_characters is not None and any(
+                unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in message):
+            raise ApiError(c.odd_characters, "INVALID_REQUEST",
+                           '"message" holds control or format characters')
 
     # ------------------------------------------------------------------ account
 
@@ -285,9 +315,11 @@ class SpecStepSimulator:
     def _post_turn(self, ctx: Ctx, interview_id: str) -> httpx.Response:
         book = self.interviews
         interview = book.interview(ctx.key, interview_id)
+        if self.choices.state_before_body:
+            self._refuse_completed(interview)
         idem_key = ctx.request.headers.get("idempotency-key")
         book.check_idempotency_key(idem_key)
-        body = self._body(ctx.request)
+        body = self._body(ctx.request, fields=("message",))
         message = body.get("message")
         if not isinstance(message, str):
             raise ApiError(400, "INVALID_REQUEST", '"message" must be a string')
@@ -297,10 +329,14 @@ class SpecStepSimulator:
             raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
         if "crash-on-astral" in self.faults and any(ord(ch) > 0xFFFF for ch in message):
             return error_response(500, "INTERNAL_ERROR", "could not store the message")
-        if interview.status == "Completed" and "turn-after-complete" not in self.faults:
-            raise ApiError(409, "INTERVIEW_COMPLETED", f"interview {interview.id} is completed")
+        self._check_message(message)
+        self._refuse_completed(interview)
         status, payload = book.post_turn(ctx.key, interview, message, canonical, idem_key, ctx.now)
         return json_response(status, payload)
+
+    def _refuse_completed(self, interview: Interview) -> None:
+        if interview.status == "Completed" and "turn-after-complete" not in self.faults:
+            raise ApiError(409, "INTERVIEW_COMPLETED", f"interview {interview.id} is completed")
 
     def _get_turn_job(self, ctx: Ctx, job_id: str) -> httpx.Response:
         job = self.interviews.job(ctx.key, job_id)
@@ -309,17 +345,20 @@ class SpecStepSimulator:
     # ------------------------------------------------------------------ generations
 
     def _create_generation(self, ctx: Ctx) -> httpx.Response:
-        body = self._body(ctx.request)
-        profile = parse_review_profile(body, self.faults)
+        body = self._body(ctx.request, fields=("intake_id", "review_profile"))
         intake_id = body.get("intake_id")
         if not isinstance(intake_id, str):
             raise ApiError(400, "INVALID_REQUEST", '"intake_id" must be a string')
+        if not self.choices.intake_before_profile:
+            profile = parse_review_profile(body, self.faults)
         intake = self.interviews.intake(ctx.key, intake_id)
         interview_id = None if intake is None else intake.interview_id
         if intake is None and not (
             "unknown-intake-accepted" in self.faults and looks_like_uuid(intake_id)
         ):
             raise ApiError(404, "INTAKE_NOT_FOUND", f"no intake {intake_id!r} for this API key")
+        if self.choices.intake_before_profile:
+            profile = parse_review_profile(body, self.faults)
         generation = self.generations.create(ctx.key, intake_id, interview_id, profile, ctx.now)
         self._created[ctx.key] = self._created.get(ctx.key, 0) + 1
         return json_response(202, generation.status(ctx.now))
@@ -338,7 +377,9 @@ class SpecStepSimulator:
 
     def _post_answers(self, ctx: Ctx, generation_id: str) -> httpx.Response:
         generation = self.generations.get(ctx.key, generation_id)
-        batch = parse_answers(self._body(ctx.request))
+        if self.choices.state_before_body:
+            generation.refuse_unless_paused()
+        batch = parse_answers(self._body(ctx.request, fields=("answers",)))
         return json_response(200, generation.answer(batch, ctx.now))
 
     # ------------------------------------------------------------------ packages

@@ -75,9 +75,11 @@ QUESTIONS: tuple[dict[str, str | None], ...] = (
 )
 
 
-def choose_questions(rng: random.Random) -> list[dict[str, str | None]]:
-    """Two or three distinct questions, at least one with a null proposedDefault."""
-    count = rng.choice((2, 3))
+def choose_questions(rng: random.Random,
+                     counts: tuple[int, ...] = (2, 3)) -> list[dict[str, str | None]]:
+    """Distinct questions (as many as one of `counts`), at least one with a null
+    proposedDefault."""
+    count = min(rng.choice(counts), len(QUESTIONS))
     chosen = rng.sample(range(len(QUESTIONS)), count)
     if all(QUESTIONS[i]["proposedDefault"] is not None for i in chosen):
         nulls = [i for i, q in enumerate(QUESTIONS) if q["proposedDefault"] is None]

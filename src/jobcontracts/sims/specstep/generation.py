@@ -21,6 +21,7 @@ from typing import Any
 
 from jobcontracts.clock import iso
 from jobcontracts.sims.common import ApiError, UuidMint
+from jobcontracts.sims.specstep.choices import SpecStepChoices
 from jobcontracts.sims.specstep.content import choose_questions
 
 QUEUED, RUNNING, PAUSED, COMPLETE = "Queued", "Running", "PausedAwaitingClarification", "Complete"
@@ -56,7 +57,6 @@ PHASES: tuple[tuple[float, str, str], ...] = (
     (0.90, "Assembling package", "Rendering documents and building the package zip."),
 )
 
-DISPATCHER_TICK = 10.0
 FORECAST_GAP = 10.0  # forecasts are null for this much work after a phase starts
 ERROR_CATEGORY = "UPSTREAM_RATE_LIMITED"
 
@@ -81,6 +81,7 @@ class Generation:
         created_at: float,
         rng: random.Random,
         faults: frozenset[str],
+        choices: SpecStepChoices,
     ) -> None:
         mint = UuidMint(rng)
         self.id = generation_id
@@ -90,11 +91,12 @@ class Generation:
         self.profile = profile
         self.created_at = created_at
         self.faults = faults
-        self.total = PROFILES[profile] * rng.uniform(0.95, 1.05)
+        self.tick = choices.dispatcher_tick
+        self.total = PROFILES[profile] * rng.uniform(0.95, 1.05) * choices.generation_pace
         self.cost_total = PROFILE_COST_USD[profile]
         self.package_id = mint()
         self.alt_package_id = mint()  # only shown by `terminal-not-absorbing`
-        self.questions = choose_questions(rng)
+        self.questions = choose_questions(rng, choices.questions)
         self.retry_wait = 60.0 + rng.randint(-5, 5)
         self.restart_wait = rng.uniform(15.0, 25.0)
         self.milestones = [
@@ -106,7 +108,7 @@ class Generation:
         # Mutable state.
         self.state = QUEUED
         self.t = created_at
-        self.run_at = created_at + rng.uniform(10.0, 20.0)
+        self.run_at = created_at + rng.uniform(*choices.generation_queue_seconds)
         self.started = False
         self.requeued = False
         self.work = 0.0
@@ -138,7 +140,7 @@ class Generation:
                 self.t, self.resume_at, self.pending = self.resume_at, None, []
                 if "requeued-after-pause" in self.faults:
                     self.state, self.requeued = QUEUED, True
-                    self.run_at = self.t + DISPATCHER_TICK
+                    self.run_at = self.t + self.tick
                 else:
                     self.state = RUNNING
             elif self.state != RUNNING:
@@ -184,8 +186,8 @@ class Generation:
         self.stall = None
 
     def schedule_resume(self, now: float) -> None:
-        """Resume at the dispatcher tick after `now` (ticks are every 10 s)."""
-        tick = (math.floor(now / DISPATCHER_TICK) + 1) * DISPATCHER_TICK
+        """Resume at the dispatcher tick after `now` (every 10 s by default)."""
+        tick = (math.floor(now / self.tick) + 1) * self.tick
         if self.resume_at is None or tick < self.resume_at:
             self.resume_at = tick
 
@@ -310,16 +312,20 @@ class Generation:
             return []
         return [dict(q) for q in self.pending]
 
-    def answer(self, batch: list[tuple[str, str]], now: float) -> dict[str, Any]:
-        """Apply an all-or-nothing answer batch (SS-CLAR-2..4)."""
-        if self.state != PAUSED:
-            if "answers-when-running" in self.faults:
-                return {"state": self.rendered_state(), "accepted": 0}
+    def refuse_unless_paused(self) -> None:
+        """The `409` of SS-CLAR-4 (a fault accepts instead: then nothing is raised)."""
+        if self.state != PAUSED and "answers-when-running" not in self.faults:
             raise ApiError(
                 409,
                 "NOT_AWAITING_CLARIFICATION",
                 f"generation {self.id} is {self.rendered_state()}, not awaiting clarification",
             )
+
+    def answer(self, batch: list[tuple[str, str]], now: float) -> dict[str, Any]:
+        """Apply an all-or-nothing answer batch (SS-CLAR-2..4)."""
+        if self.state != PAUSED:
+            self.refuse_unless_paused()
+            return {"state": self.rendered_state(), "accepted": 0}
         fold = "clarification-case-insensitive" in self.faults
 
         def norm(text: str) -> str:

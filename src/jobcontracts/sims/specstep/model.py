@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobcontracts.sims.common import ApiError, UuidMint
+from jobcontracts.sims.specstep.choices import SpecStepChoices
 from jobcontracts.sims.specstep.content import AGENT_REPLIES, OPENING_QUESTION
 from jobcontracts.sims.specstep.generation import COMPLETE, Generation
 
@@ -21,9 +22,6 @@ from jobcontracts.sims.specstep.generation import COMPLETE, Generation
 _IDEM_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 _IDEM_KEY_LONG = re.compile(r"[A-Za-z0-9._:-]{1,256}", re.ASCII)
 
-QUEUED_SECONDS = 1.0
-TURN_SECONDS = (2.0, 8.0)
-TURN_FAILURE_RATE = 0.2
 UNFINISH_AFTER = 30.0
 
 
@@ -86,10 +84,12 @@ class IdemRecord:
 class InterviewBook:
     """Every interview, turn job, intake and idempotency record of one simulator."""
 
-    def __init__(self, rng: random.Random, mint: UuidMint, faults: frozenset[str]) -> None:
+    def __init__(self, rng: random.Random, mint: UuidMint, faults: frozenset[str],
+                 choices: SpecStepChoices) -> None:
         self._rng = rng
         self._mint = mint
         self._faults = faults
+        self._choices = choices
         self.interviews: dict[str, Interview] = {}
         self.jobs: dict[str, TurnJob] = {}
         self.intakes: dict[str, Intake] = {}
@@ -215,8 +215,10 @@ class InterviewBook:
     def _accept(self, interview: Interview, message: str, now: float) -> dict[str, Any]:
         self._job_count += 1
         seq = self._job_count
-        duration = self._rng.uniform(*TURN_SECONDS)
-        unlucky = self._rng.random() < TURN_FAILURE_RATE
+        low, high = self._choices.turn_seconds
+        queued = self._choices.queued_seconds
+        duration = max(queued + 0.1, self._rng.uniform(low, high))
+        unlucky = self._rng.random() < self._choices.turn_failure_rate
         reply = self._rng.choice(AGENT_REPLIES)
         job = TurnJob(
             id=self._mint(),
@@ -224,7 +226,7 @@ class InterviewBook:
             owner=interview.owner,
             interview_id=interview.id,
             created_at=now,
-            running_at=now + QUEUED_SECONDS,
+            running_at=now + queued,
             ends_at=now + duration,
             # The second turn job of every simulator fails, so each run with
             # two or more turns meets a retryable failure.
@@ -278,10 +280,12 @@ class InterviewBook:
 class GenerationBook:
     """Every generation of one simulator."""
 
-    def __init__(self, rng: random.Random, faults: frozenset[str]) -> None:
+    def __init__(self, rng: random.Random, faults: frozenset[str],
+                 choices: SpecStepChoices) -> None:
         self._rng = rng
         self._mint = UuidMint(rng)
         self._faults = faults
+        self._choices = choices
         self.generations: dict[str, Generation] = {}
         self.packages: dict[str, Generation] = {}
 
@@ -306,6 +310,7 @@ class GenerationBook:
             created_at=now,
             rng=random.Random(self._rng.getrandbits(64)),
             faults=self._faults,
+            choices=self._choices,
         )
         self.generations[generation.id] = generation
         return generation
