@@ -34,7 +34,7 @@ from jobcontracts.sims.pos import PosSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "pos_bench_key"
-DOCUMENT = ROOT / "contracts" / "pos-adapter-scripts.openapi.yaml"
+DOCUMENT = ROOT / "specs" / "pos-adapter-scripts.openapi.yaml"
 
 
 class CountingApp(SimulatorApp):

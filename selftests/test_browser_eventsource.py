@@ -29,7 +29,7 @@ from jobcontracts.serve import SimulatorApp, make_simulator, serving
 
 from .suite_runner import ROOT
 
-DOCUMENT = ROOT.parent / "shared" / "specs" / "interrogation-agent-api.md"
+DOCUMENT = ROOT / "specs" / "interrogation-agent-api.md"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",

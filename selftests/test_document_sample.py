@@ -12,7 +12,7 @@ from jobcontracts.sims.specstep import DEFAULT_API_KEY
 
 from .suite_runner import ROOT
 
-DOCUMENT = ROOT.parent / "shared" / "specs" / "specstep-language-samples.md"
+DOCUMENT = ROOT / "specs" / "specstep-language-samples.md"
 FIRST_LINE = '"""End-to-end SpecStep flow'
 LAST_LINE = 'print(f"Package downloaded to {zip_path}")'
 

@@ -3,6 +3,8 @@ against `jobcontracts serve` on loopback, within budgets."""
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 
@@ -26,17 +28,30 @@ RATE_RULES = set(CONTRACT.reached_with["--rate-limit-probe"])
 GENERATION_RULES = set(CONTRACT.reached_with["--max-generations"])
 
 
+#: Served variants each conforming test meets (0: the reference server). CI
+#: sweeps a few; JOBCONTRACTS_SERVED_VARIANTS=20 sweeps variants 1..20.
+VARIANTS = [0, *range(1, 1 + int(os.environ.get("JOBCONTRACTS_SERVED_VARIANTS", "3")))]
+
+
+def variant_seed(variant: int) -> str:
+    """A hypothesis seed of its own for each served variant."""
+    return f"--hypothesis-seed={1000 + 37 * variant}"
+
+
 def live(url: str) -> dict[str, str]:
     return {"SPECSTEP_API_URL": url, "SPECSTEP_API_KEY": DEFAULT_API_KEY}
 
 
-def test_conforming_server_passes_with_one_paid_generation(tmp_path):
-    with served("specstep", speed=600, seed=11) as url:
-        run = run_suite(tmp_path, *FAST, env=live(url))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_conforming_server_passes_with_one_paid_generation(tmp_path, variant):
+    with served("specstep", speed=600, seed=11, variant=variant) as url:
+        run = run_suite(tmp_path, *FAST, variant_seed(variant), env=live(url))
     assert run.returncode == 0, run.output[-3000:]
     assert run.with_status("verified") == set(run.rules) - RATE_RULES
     assert run.with_status("not_reached") == RATE_RULES
     assert "1 paid generation(s) (budget 1)" in run.output
+    assert "jobcontracts budget specstep: 2000 requests, 1 paid operation(s)" in run.output
+    assert "no shrinking" in run.output
 
 
 def test_budget_zero_reaches_no_generation_rule_and_says_why(tmp_path):
@@ -108,9 +123,10 @@ def pos_live(url: str) -> dict[str, str]:
     return {"POS_API_URL": url, "POS_API_KEY": pos_sim.DEFAULT_API_KEY}
 
 
-def test_conforming_pos_server_passes_with_one_paid_job(tmp_path):
-    with served("pos", speed=100, seed=11) as url:
-        run = run_suite(tmp_path, *POS_FAST, env=pos_live(url))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_conforming_pos_server_passes_with_one_paid_job(tmp_path, variant):
+    with served("pos", speed=100, seed=11, variant=variant) as url:
+        run = run_suite(tmp_path, *POS_FAST, variant_seed(variant), env=pos_live(url))
     assert run.returncode == 0, run.output[-3000:]
     assert run.with_status("verified") == set(run.rules), run.rules
     assert len(run.rules) == 7
@@ -161,9 +177,10 @@ def ia_live(url: str) -> dict[str, str]:
     return {"INTERROGATION_API_URL": url}
 
 
-def test_conforming_interrogation_server_passes_with_three_paid_runs(tmp_path):
-    with served("interrogation", speed=50, seed=3) as url:
-        run = run_suite(tmp_path, *IA_FAST, env=ia_live(url))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_conforming_interrogation_server_passes_with_three_paid_runs(tmp_path, variant):
+    with served("interrogation", speed=50, seed=3, variant=variant) as url:
+        run = run_suite(tmp_path, *IA_FAST, variant_seed(variant), env=ia_live(url))
     assert run.returncode == 0, run.output[-3000:]
     assert run.with_status("verified") == set(run.rules), run.rules
     assert len(run.rules) == 12

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from jobcontracts.apis import CONTRACT_FILES
-from jobcontracts.loader import ContractError, load_contract
+from jobcontracts.loader import PROJECT_CONTRACTS, ContractError, find_contract, load_contract
 from jobcontracts.oracles import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECSTEP = ROOT / "contracts" / "specstep.yaml"
-DEFAULTS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "CONTRACT-DEFAULTS.md"
+DEFAULTS = ROOT / "specs" / "CONTRACT-DEFAULTS.md"
 
 VALID = """\
 api: demo
@@ -292,6 +292,22 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_a_directory_is_not_a_contract(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="cannot read contract"):
         load_contract(tmp_path)
+
+
+def test_the_project_contracts_are_found_whatever_the_rootdir(tmp_path: Path) -> None:
+    assert PROJECT_CONTRACTS == ROOT / "contracts"
+    assert find_contract("specstep.yaml", None, tmp_path / "contracts") == SPECSTEP
+
+
+def test_contracts_dir_overrides_and_a_missing_contract_says_where_it_looked(
+        tmp_path: Path) -> None:
+    (tmp_path / "specstep.yaml").write_text(SPECSTEP.read_text(encoding="utf-8"))
+    assert find_contract("specstep.yaml", tmp_path, ROOT) == tmp_path / "specstep.yaml"
+    with pytest.raises(ContractError) as caught:
+        find_contract("nope.yaml", None, tmp_path / "contracts")
+    assert str(caught.value) == (f"nope.yaml: no such contract in {ROOT / 'contracts'} or "
+                                 f"{tmp_path / 'contracts'}; point at the directory that holds "
+                                 "it with --contracts-dir DIR")
 
 
 # ---- the real contract ---------------------------------------------------------------

@@ -40,7 +40,7 @@ def test_every_endpoint_is_exported_and_loads_in_schemathesis(api):
 
 
 def test_pos_keeps_the_published_document_and_adds_what_the_contract_assumes():
-    published = yaml.safe_load((ROOT / "contracts" / "pos-adapter-scripts.openapi.yaml")
+    published = yaml.safe_load((ROOT / "specs" / "pos-adapter-scripts.openapi.yaml")
                                .read_text(encoding="utf-8"))
     document = exported("pos")
     assert document["components"]["schemas"] == published["components"]["schemas"]

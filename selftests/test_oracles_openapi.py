@@ -112,18 +112,27 @@ def test_the_compiled_document_is_cached() -> None:
 
 @pytest.fixture
 def contract_dir(tmp_path: Path) -> Path:
-    for name in ("pos_adapter_scripts.yaml", "pos-adapter-scripts.openapi.yaml"):
-        shutil.copy(CONTRACTS / name, tmp_path / name)
-    return tmp_path
+    """A copy of the POS contract in contracts/, the published document in specs/."""
+    for folder, name in (("contracts", "pos_adapter_scripts.yaml"),
+                         ("specs", "pos-adapter-scripts.openapi.yaml")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(CONTRACTS.parent / folder / name, tmp_path / folder / name)
+    return tmp_path / "contracts"
 
 
-def test_the_document_is_found_beside_the_contract(contract_dir: Path) -> None:
+def published(contract_dir: Path) -> Path:
+    return contract_dir.parent / "specs" / "pos-adapter-scripts.openapi.yaml"
+
+
+def test_the_document_is_found_where_the_contract_cites_it(contract_dir: Path) -> None:
     contract = load_contract(contract_dir / "pos_adapter_scripts.yaml")
     assert contract.base_dir == contract_dir.resolve()
+    cited = contract.base_dir / contract.settings["openapi_document"]
+    assert cited.resolve() == published(contract_dir).resolve()
 
 
 def test_a_missing_document_fails_the_load_at_its_line(contract_dir: Path) -> None:
-    (contract_dir / "pos-adapter-scripts.openapi.yaml").unlink()
+    published(contract_dir).unlink()
     with pytest.raises(ContractError) as caught:
         load_contract(contract_dir / "pos_adapter_scripts.yaml")
     assert "cannot read the OpenAPI document" in str(caught.value)
@@ -131,7 +140,7 @@ def test_a_missing_document_fails_the_load_at_its_line(contract_dir: Path) -> No
 
 
 def test_a_dangling_ref_fails_the_load(contract_dir: Path) -> None:
-    doc = contract_dir / "pos-adapter-scripts.openapi.yaml"
+    doc = published(contract_dir)
     renamed = "job status_Response_200:\n"  # the schema's own name; its $ref then dangles
     doc.write_text(doc.read_text().replace(renamed, "job status_Response_2:\n"))
     with pytest.raises(ContractError, match="resolves to nothing"):

@@ -204,7 +204,7 @@ def test_an_answer_to_a_waiting_job_or_one_not_bracketed_by_polls_is_not_judged(
 
 
 def test_the_contract_has_every_pos_rule_of_the_defaults_document() -> None:
-    defaults = Path(__file__).resolve().parents[2] / "shared" / "specs" / "CONTRACT-DEFAULTS.md"
+    defaults = Path(__file__).resolve().parents[1] / "specs" / "CONTRACT-DEFAULTS.md"
     documented = set(re.findall(r"POS-[A-Z]+-\d+", defaults.read_text(encoding="utf-8")))
     assert {rule.id for rule in POS.rules} == documented
     assert len(documented) == 7

@@ -32,6 +32,24 @@ class ContractError(Exception):
         super().__init__(text)
 
 
+#: The `contracts/` of the project this package is installed from: in the
+#: editable (src) layout, the directory that holds `src/jobcontracts`.
+PROJECT_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+
+
+def find_contract(file: str, contracts_dir: str | Path | None, fallback: Path) -> Path:
+    """The contract file `file` under `contracts_dir` if one is given; else under
+    the project's own `contracts/` or, failing that, under `fallback` (the
+    rootdir's or the working directory's `contracts/`)."""
+    bases = [Path(contracts_dir)] if contracts_dir else [PROJECT_CONTRACTS, fallback]
+    for base in bases:
+        if (base / file).is_file():
+            return base / file
+    looked = " or ".join(str(base) for base in dict.fromkeys(bases))
+    raise ContractError(Path(file), None, f"no such contract in {looked}; point at the "
+                                          "directory that holds it with --contracts-dir DIR")
+
+
 def load_contract(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Contract:
     """Load a contract. `overrides` replace its settings; a rule param written
     `$name` takes the value of setting `name`."""

@@ -25,7 +25,7 @@ from .apis import API_NAMES, CONTRACT_FILES, api_support
 from .budget import Allowance, BudgetExceeded
 from .cassette import write_cassette
 from .contract import Contract
-from .loader import ContractError, load_contract
+from .loader import ContractError, find_contract, load_contract
 from .recording import (
     TRAFFIC_OPTIONS,
     ReplayError,
@@ -36,11 +36,13 @@ from .recording import (
 from .replay import CassetteReplay
 from .report import Ledger
 from .scrub import REDACTED, Scrubber
-from .session import ApiRun, ContractFailure, RunOptions, Target
+from .session import ApiRun, ContractFailure, InputRefused, RunOptions, Target
 
 LEDGER = pytest.StashKey[Ledger]()
 CONTRACTS = pytest.StashKey[dict[str, Contract]]()
 SEED_ENV = "JOBCONTRACTS_SEED"
+#: A live run's request budget per API when the user sets none.
+DEFAULT_LIVE_REQUESTS = 2000
 BUDGET_DIR_ENV = "JOBCONTRACTS_BUDGET_DIR"
 
 
@@ -59,7 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="override a contract setting, e.g. clarification_resume_seconds=30 "
                          "(the value is read as YAML)")
     group.addoption("--contracts-dir", default=None, metavar="DIR",
-                    help="where the contract YAML files are (default: <rootdir>/contracts)")
+                    help="where the contract YAML files are (default: the contracts/ of the "
+                         "project jobcontracts is installed from, else <rootdir>/contracts)")
     group.addoption("--record", default=None, metavar="DIR",
                     help="write every test's traffic, scrubbed, as VCR cassettes under DIR")
     group.addoption("--replay", default=None, metavar="DIR",
@@ -70,7 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                    help="paid operations (generations) a live run may create (default 0; "
                         "the simulator is unlimited)")
     live.addoption("--max-requests", type=int, default=None, metavar="N",
-                   help="HTTP requests a live run may send (default unlimited)")
+                   help=f"HTTP requests a live run may send to each API (default "
+                        f"{DEFAULT_LIVE_REQUESTS}; the simulator is unlimited)")
     live.addoption("--poll-interval", type=float, default=None, metavar="S",
                    help="seconds between status polls (default: the document's 15)")
     live.addoption("--live-deadline", type=float, default=None, metavar="S",
@@ -97,8 +101,11 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.register_profile(
         "jobcontracts", database=None, deadline=None, max_examples=25, print_blob=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    # Live: few examples and no shrinking. A failure is reported as found, with
+    # its seed; shrinking it would spend thousands of requests on a live server.
     settings.register_profile("jobcontracts-live", parent=settings.get_profile("jobcontracts"),
-                              max_examples=5)
+                              max_examples=5,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate])
     # Fault-detection selftests: the explicit examples and deterministic
     # scenarios catch every fault; shrinking a known fault only costs time.
     settings.register_profile("jobcontracts-selftest",
@@ -193,10 +200,10 @@ class _XdistMerge:
 def contract_for(config: pytest.Config, api: str) -> Contract:
     contracts = config.stash[CONTRACTS]
     if api not in contracts:
-        base = config.getoption("contracts_dir") or config.rootpath / "contracts"
         try:
-            contracts[api] = load_contract(Path(base) / CONTRACT_FILES[api],
-                                           setting_overrides(config))
+            file = find_contract(CONTRACT_FILES[api], config.getoption("contracts_dir"),
+                                 config.rootpath / "contracts")
+            contracts[api] = load_contract(file, setting_overrides(config))
         except ContractError as exc:
             raise pytest.UsageError(str(exc)) from None
         ledger = config.stash[LEDGER]
@@ -238,8 +245,8 @@ def target_for(config: pytest.Config, contract: Contract) -> Target:
             raise pytest.UsageError(f"{contract.target.url_env} is set but "
                                     f"{contract.target.key_env} is not: a live run needs a key")
         if fault or config.getoption("sim_variant"):
-            raise pytest.UsageError(f"--sim-fault and --sim-variant need the embedded simulator; unset "
-                                    f"{contract.target.url_env} to use it")
+            raise pytest.UsageError(f"--sim-fault and --sim-variant need the embedded "
+                                    f"simulator; unset {contract.target.url_env} to use it")
         return Target(contract.api, "live", url.rstrip("/"), key)
     if fault and fault not in support.faults:
         raise pytest.UsageError(f"--sim-fault {fault!r} is not a fault of the {contract.api} "
@@ -261,7 +268,7 @@ def options_for(config: pytest.Config, target: Target) -> RunOptions:
             "paid generations", (generations or 0) if live else None,
             shared / f"{target.api}-generations",
             "raise --max-generations to reach the rules that need one"),
-        requests=Allowance("requests", config.getoption("max_requests"),
+        requests=Allowance("requests", _request_limit(config, live),
                            shared / f"{target.api}-requests", "raise --max-requests"),
         rate_limit_probe=(probe or 0) if live else (60 if probe is None else probe),
         poll_interval=config.getoption("poll_interval"),
@@ -269,12 +276,24 @@ def options_for(config: pytest.Config, target: Target) -> RunOptions:
         timeout=config.getoption("request_timeout"))
 
 
+def _request_limit(config: pytest.Config, live: bool) -> int | None:
+    limit: int | None = config.getoption("max_requests")
+    return DEFAULT_LIVE_REQUESTS if limit is None and live else limit
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [f"jobcontracts: seed {os.environ[SEED_ENV]} (reproduce with "
              f"--hypothesis-seed={os.environ[SEED_ENV]})"]
     for api in config.getoption("api") or API_NAMES:
-        lines.append("jobcontracts target " + target_for(config, contract_for(config, api))
-                     .describe())
+        target = target_for(config, contract_for(config, api))
+        lines.append("jobcontracts target " + target.describe())
+        if target.live:
+            o = options_for(config, target)
+            shrink = ("shrinking on" if Phase.shrink in settings().phases
+                      else "no shrinking: a failure is reported as found, with its seed")
+            lines.append(f"jobcontracts budget {api}: {o.requests.limit} requests, "
+                         f"{o.generations.limit} paid operation(s), rate-limit probe "
+                         f"{o.rate_limit_probe}; {shrink}")
     return lines
 
 
@@ -378,6 +397,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
         result = yield
     except ContractFailure:
         raise
+    except InputRefused:
+        _judge_runs(pyfuncitem, cause=None)
+        return None
     except BudgetExceeded as exc:
         _judge_runs(pyfuncitem, cause=exc)
         pytest.skip(str(exc))

@@ -22,7 +22,7 @@ import yaml
 
 from .apis import CONTRACT_FILES
 from .contract import Contract
-from .loader import ContractError, load_contract
+from .loader import ContractError, find_contract, load_contract
 from .oracles import judge_trace
 from .recorded import (
     DEFAULT_SPLIT_IDLE,
@@ -51,15 +51,12 @@ class Outcome:
 
 
 def contract_path(name: str, contracts_dir: str | None) -> Path:
-    """`pos` → `<dir>/pos_adapter_scripts.yaml`; a path to a YAML file is taken as is."""
+    """`pos` → `<dir>/pos_adapter_scripts.yaml` (see `find_contract`; `ContractError` if
+    there is none); a path to a YAML file is taken as is."""
     if name.endswith((".yaml", ".yml")):
         return Path(name)
-    file = CONTRACT_FILES.get(name, f"{name}.yaml")
-    for base in ([Path(contracts_dir)] if contracts_dir else
-                 [Path.cwd() / "contracts", Path(__file__).resolve().parents[2] / "contracts"]):
-        if (base / file).is_file():
-            return base / file
-    return Path(contracts_dir or "contracts") / file
+    return find_contract(CONTRACT_FILES.get(name, f"{name}.yaml"), contracts_dir,
+                         Path.cwd() / "contracts")
 
 
 def judged_segments(paths: Iterable[str | Path], contract: Contract, classifier: Classifier,
