@@ -12,6 +12,7 @@ import dataclasses
 import os
 import random
 import tempfile
+import tomllib
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
                               max_examples=5)
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("jobcontracts")
+    _collect_the_suite_without_config(config)
     config.stash[LEDGER] = Ledger()
     config.stash[CONTRACTS] = {}
     if BUDGET_DIR_ENV not in os.environ:
@@ -145,6 +147,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 MANIFEST_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def _collect_the_suite_without_config(config: pytest.Config) -> None:
+    """`pytest --contract-report /tmp/r.json` with /tmp/r.json existing: pytest
+    settles its rootdir before it knows this plugin's options, takes the path
+    as a test path, finds no configuration there, and would collect the whole
+    checkout. Run from a project that configures `testpaths`, and given no
+    test path, collect those, as pytest would with its configuration found."""
+    if config.inipath is not None or config.args_source != pytest.Config.ArgsSource.INVOCATION_DIR:
+        return
+    here = config.invocation_params.dir
+    try:
+        pyproject = tomllib.loads((here / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return
+    testpaths = pyproject.get("tool", {}).get("pytest", {}).get("ini_options", {}).get(
+        "testpaths", [])
+    found = [str(here / p) for p in testpaths if (here / p).exists()]
+    if found:
+        config.args[:] = found
 
 
 def _force_hypothesis_seed(seed: str) -> None:
