@@ -414,7 +414,9 @@ def pos(request: pytest.FixtureRequest) -> Iterator[ApiRun]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
-    """Judge each API run's last trace once the test body is done."""
+    """Judge each API run's last trace once the test body is done, however it
+    ended: schemathesis reports its failures as a `BaseExceptionGroup`, and a
+    violation among them must reach the ledger like any other."""
     try:
         result = yield
     except ContractFailure:
@@ -425,7 +427,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
     except BudgetExceeded as exc:
         _judge_runs(pyfuncitem, cause=exc)
         pytest.skip(str(exc))
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
         _judge_runs(pyfuncitem, cause=exc)
         raise
     _judge_runs(pyfuncitem, cause=None)
