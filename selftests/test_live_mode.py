@@ -45,10 +45,13 @@ def live(url: str) -> dict[str, str]:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_conforming_server_passes_with_one_paid_generation(tmp_path, variant):
     with served("specstep", speed=600, seed=11, variant=variant) as url:
-        run = run_suite(tmp_path, *FAST, variant_seed(variant), env=live(url))
+        run = run_suite(tmp_path, *FAST, variant_seed(variant), "-v", env=live(url))
     assert run.returncode == 0, run.output[-3000:]
-    assert run.with_status("verified") == set(run.rules) - RATE_RULES
-    assert run.with_status("not_reached") == RATE_RULES
+    # At speed 600 a turn job lasts a few milliseconds: a retry may not catch
+    # it in flight, and then SS-IDEM-3 is honestly not reached (never verified).
+    in_flight = {"SS-IDEM-3"} & run.with_status("not_reached")
+    assert run.with_status("verified") == set(run.rules) - RATE_RULES - in_flight
+    assert run.with_status("not_reached") == RATE_RULES | in_flight
     assert "1 paid generation(s) (budget 1)" in run.output
     assert "jobcontracts budget specstep: 2000 requests, 1 paid operation(s)" in run.output
     assert "no shrinking" in run.output

@@ -192,6 +192,42 @@ def test_a_malformed_answer_is_left_to_the_generic_rules(text: Any) -> None:
     ok(pos("POS-RESP-1", "status_for", t), reached=0)
 
 
+@pytest.mark.parametrize("req", [
+    {"humanResponse": "Use v2.", "extra": 1},  # an extra field
+    {"humanResponse": "   "},  # blank
+    {"humanResponse": "x" * 201},  # long
+    {"humanResponse": "Use\u0000v2"},  # a control character
+    {"humanResponse": "Use v2 \ud800"},  # a lone surrogate
+])
+def test_an_answer_a_server_may_refuse_for_its_own_sake_is_not_judged(req: Any) -> None:
+    """A 400 or 422 there is lawful whichever check the server makes first."""
+    t = PosTraffic()
+    t.job("running", "generating")
+    t("POST", f"{JOBS}/7/respond", 422, error(422), req=req)
+    t.job("running", "generating")
+    ok(pos("POS-RESP-1", "status_for", t), reached=0)
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_plain_answer_refused_for_its_body_is_still_wrong(status: int) -> None:
+    t = PosTraffic()
+    t.job("running", "generating")
+    t.respond(status, "Nobody asked, but: use the v2 API.")
+    t.job("running", "generating")
+    broken(pos("POS-RESP-1", "status_for", t), 2, says=f"expected 409, got {status}")
+
+
+def test_an_accepted_answer_right_after_a_refused_one_is_its_own_effect() -> None:
+    """The observation after a 409 may be an accepted respond's own 200: the
+    change it shows is that answer's, not the refused one's."""
+    t = PosTraffic()
+    t.job("running", "gathering")
+    t.respond(409)
+    t.respond(200, body={"code": 200, "isSuccess": True, "message": "ok", "job": {
+        "status": "running", "humanResponse": "Use v2."}})
+    ok(pos("POS-RESP-1", "no_side_effect", t), reached=0)
+
+
 def test_an_answer_to_a_waiting_job_or_one_not_bracketed_by_polls_is_not_judged() -> None:
     t = PosTraffic()
     t.respond(200, body={"code": 200})  # no poll before it

@@ -4,17 +4,24 @@ Endpoints (every path of pos-adapter-scripts.openapi.yaml, plus the two that
 CONTRACT-DEFAULTS.md assumes):
 
 - `POST /api/v1/adapter-scripts/generate` `{"provider": str, "topic": str}`
-  → `202` `{"jobId": int}`; a body that is not a JSON object, or lacks either
-  string, → `400`;
+  → `202` `{"jobId": int}`; a body that is not JSON → `400`; a JSON object
+  that lacks either string → `400` (a variant may say `422`);
 - `GET /api/v1/adapter-scripts/jobs/{jobId}` → `200`
   `{"code": 200, "isSuccess": true, "message", "job"}`; an unknown id, or one
   that is not a canonical decimal integer, → `404`;
 - `POST /api/v1/adapter-scripts/jobs/{jobId}/respond` `{"humanResponse": str}`
   → `200` with the same envelope as the GET (the job as answered); `409` when
-  the job is not `needs_clarification` (nothing changes); `404`, `400` as above.
+  the job is not `needs_clarification` (nothing changes); `404`, `400` as above,
+  in the order the variant checks them (job, body, state by default).
+
+Where the documents leave a choice open (the order of those checks, inputs
+nobody rules on, id style, timings, attempts, texts, rate limits), the
+simulator asks its `Variant`, through `PosChoices` (`sims/pos/choices.py`);
+variant 0 is the reference behaviour described here. Faults apply on top.
 
 Every request goes the same way: take the lock, authenticate (`X-Api-Key`, on
-every path under `/api/`), spend a rate-limit token if a limit is set, then
+every path under `/api/`), spend a rate-limit token if a limit is set (a
+variant may limit, and may do so before authenticating), then
 run the endpoint, which advances the job it touches to the clock's now. Every
 error answer is the documented envelope
 `{"error": {"code": <status>, "message", "details", "field"}}`; an unexpected
@@ -35,7 +42,6 @@ import httpx
 import respx
 
 from jobcontracts.clock import Clock
-from jobcontracts.sims.variant import Variant, as_variant
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
@@ -44,8 +50,10 @@ from jobcontracts.sims.common import (
     json_response,
     parse_json_object,
 )
+from jobcontracts.sims.pos.choices import PosChoices
 from jobcontracts.sims.pos.faults import resolve_faults
 from jobcontracts.sims.pos.jobs import PAUSED, Job, JobBook
+from jobcontracts.sims.variant import Variant, as_variant
 
 DEFAULT_API_KEY = "pos_test_simulator_key"
 MAX_RECORDED_CALLS = 2000
@@ -96,7 +104,7 @@ class PosSimulator:
 
     Jobs are per API key: a job created with one key is unknown (`404`) to
     another. There is no rate limit unless `rate_limit` (capacity, refill per
-    second) is given.
+    second) is given, or the variant chooses one.
     """
 
     def __init__(
@@ -112,11 +120,13 @@ class PosSimulator:
         self.seed = seed
         self.faults = resolve_faults(faults)
         self.variant = as_variant(variant)
+        self.choices = PosChoices.of(self.variant)
         self.api_keys = tuple(api_keys)
         if not self.api_keys:
             raise ValueError("at least one API key is needed")
-        self.jobs = JobBook(random.Random(seed))
-        self.bucket = None if rate_limit is None else TokenBucket(clock, *rate_limit)
+        self.jobs = JobBook(random.Random(seed), self.choices)
+        limit = rate_limit if rate_limit is not None else self.choices.rate_limit
+        self.bucket = None if limit is None else TokenBucket(clock, *limit)
         self._lock = threading.RLock()
         self._last_now = clock.now()
         self._known: list[tuple[re.Pattern[str], str]] = []
@@ -147,10 +157,11 @@ class PosSimulator:
                 try:
                     return self._dispatch(name, handler, request, params)
                 except PosError as exc:
-                    body = error_envelope(exc.status, exc.details, exc.field)
+                    body = error_envelope(exc.status, self.variant.message(exc.details),
+                                          self.choices.error_field_name(exc.field))
                     return json_response(exc.status, body, headers=exc.headers)
                 except ApiError as exc:
-                    body = error_envelope(exc.status, exc.message)
+                    body = error_envelope(exc.status, self.variant.message(exc.message))
                     return json_response(exc.status, body, headers=exc.headers)
                 except Exception as exc:  # a simulator bug must not escape as an exception
                     details = f"simulator error: {type(exc).__name__}: {exc}"
@@ -166,8 +177,12 @@ class PosSimulator:
         path = request.url.path
         key = ""
         if path == "/api" or path.startswith("/api/"):
-            key = self._authenticate(name, request)
-            self._rate_limit(key, now)
+            if self.choices.rate_limit_first:
+                self._rate_limit(request.headers.get("x-api-key", ""), now)
+                key = self._authenticate(name, request)
+            else:
+                key = self._authenticate(name, request)
+                self._rate_limit(key, now)
         return handler(Ctx(request, now, key), **params)
 
     def _authenticate(self, name: str, request: httpx.Request) -> str:
@@ -184,7 +199,8 @@ class PosSimulator:
             return
         wait = self.bucket.take(key, now)
         if wait is not None:
-            headers = {"Retry-After": str(TokenBucket.retry_after(wait))}
+            seconds = TokenBucket.retry_after(wait) + self.choices.retry_after_padding
+            headers = {"Retry-After": str(seconds)}
             raise PosError(429, "too many requests for this API key", "", headers)
 
     def _fallback(self, ctx: Ctx) -> httpx.Response:
@@ -207,14 +223,24 @@ class PosSimulator:
         except BodyError as exc:
             raise PosError(400, str(exc)) from None
 
-    @staticmethod
-    def _string(body: dict[str, Any], field: str) -> str:
-        if field not in body:
-            raise PosError(400, f"{field} is required", field)
-        value: object = body[field]
-        if isinstance(value, str):
-            return value
-        raise PosError(400, f"{field} must be a string", field)
+    def _strings(self, request: httpx.Request, fields: tuple[str, ...]) -> dict[str, str]:
+        """The body's string `fields`: each required and a string (else `400`, or
+        the variant's `422`), then the variant's refusals of inputs no rule covers."""
+        body = self._body(request)
+        invalid = self.choices.invalid_body_status
+        for field in fields:
+            if field not in body:
+                raise PosError(invalid, f"{field} is required", field)
+            if not isinstance(body[field], str):
+                raise PosError(invalid, f"{field} must be a string", field)
+        refused = self.choices.extra_refusal(body, fields)
+        if refused is not None:
+            raise PosError(*refused)
+        for field in fields:
+            refused = self.choices.string_refusal(field, body[field])
+            if refused is not None:
+                raise PosError(*refused, field)
+        return {field: body[field] for field in fields}
 
     def _job(self, ctx: Ctx, job_id: str) -> Job:
         job = self.jobs.find(ctx.key, job_id, ctx.now)
@@ -233,10 +259,8 @@ class PosSimulator:
     # ------------------------------------------------------------------ endpoints
 
     def _generate(self, ctx: Ctx) -> httpx.Response:
-        body = self._body(ctx.request)
-        provider = self._string(body, "provider")
-        topic = self._string(body, "topic")
-        job = self.jobs.create(ctx.key, provider, topic, ctx.now)
+        fields = self._strings(ctx.request, ("provider", "topic"))
+        job = self.jobs.create(ctx.key, fields["provider"], fields["topic"], ctx.now)
         return json_response(202, {"jobId": job.id})
 
     def _get_job(self, ctx: Ctx, job_id: str) -> httpx.Response:
@@ -248,17 +272,40 @@ class PosSimulator:
             if "bare-not-found" in self.faults:
                 return json_response(404, {"message": "Job not found"})
             raise PosError(404, details, "jobId")
-        return json_response(200, self._envelope(job, "Job status retrieved"))
+        return json_response(200, self._envelope(job, self.variant.message("Job status retrieved")))
 
     def _respond(self, ctx: Ctx, job_id: str) -> httpx.Response:
-        job = self._job(ctx, job_id)
-        answer = self._string(self._body(ctx.request), "humanResponse")
-        if job.status != PAUSED:
-            if "respond-anytime" in self.faults:
-                job.record_stray_response(answer, ctx.now)
-                return json_response(200, self._envelope(job, "Response recorded"))
-            if "respond-409-but-recorded" in self.faults:
-                job.record_stray_response(answer, ctx.now)
-            raise PosError(409, f"job {job.id} is {job.status}, not needs_clarification", "status")
+        """The job (404), the body (400/422) and the state (409), in the variant's order."""
+        job: Job | None = None
+        answer: str | None = None
+        stray = False
+        for step in self.choices.respond_check_order:
+            if step == "job":
+                job = self._job(ctx, job_id)
+            elif step == "body":
+                answer = self._strings(ctx.request, ("humanResponse",))["humanResponse"]
+            elif job is not None and job.status != PAUSED:  # "state" (always after "job")
+                stray = self._not_paused(ctx, job, answer)
+        assert job is not None and answer is not None
+        if stray:
+            job.record_stray_response(answer, ctx.now)
+            return json_response(200, self._envelope(job, self.variant.message(
+                "Response recorded")))
         job.respond(answer, ctx.now)
-        return json_response(200, self._envelope(job, "Response recorded; generation resumed"))
+        return json_response(200, self._envelope(job, self.variant.message(
+            "Response recorded; generation resumed")))
+
+    def _not_paused(self, ctx: Ctx, job: Job, answer: str | None) -> bool:
+        """Refuse (409) a respond to a job that is not paused; under
+        `respond-anytime`, say it is to be recorded instead (True)."""
+        if "respond-anytime" in self.faults:
+            return True
+        if "respond-409-but-recorded" in self.faults:
+            if answer is None:  # checked before the body: record it if it is one
+                try:
+                    answer = self._strings(ctx.request, ("humanResponse",))["humanResponse"]
+                except PosError:
+                    answer = None
+            if answer is not None:
+                job.record_stray_response(answer, ctx.now)
+        raise PosError(409, f"job {job.id} is {job.status}, not needs_clarification", "status")

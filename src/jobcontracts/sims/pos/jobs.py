@@ -44,9 +44,9 @@ import random
 import re
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from jobcontracts.sims.pos.choices import REFERENCE, PosChoices
 from jobcontracts.sims.pos.content import (
     attempt_error,
     output_preview,
@@ -84,15 +84,11 @@ _JOB_ID = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)
 _TRIGGERS = ("clarify", "fail", "flaky", "smooth")
 
 
-def stamp(ts: float) -> str:
-    """ISO 8601 UTC with milliseconds, as a Java service sends it. Truncation
-    keeps the order: a ≤ b gives stamp(a) ≤ stamp(b)."""
-    moment = datetime.fromtimestamp(ts, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_job_id(raw: str) -> int | None:
-    """The job id of a path segment in canonical decimal form, else `None`."""
+def parse_job_id(raw: str, lenient: bool = False) -> int | None:
+    """The job id of a path segment in canonical decimal form (`lenient`: with
+    leading zeros too), else `None`."""
+    if lenient and raw.isascii() and raw.isdigit() and raw.lstrip("0"):
+        raw = raw.lstrip("0")
     return int(raw) if _JOB_ID.fullmatch(raw) else None
 
 
@@ -101,24 +97,28 @@ class Fate:
     """What a job will meet, fixed at creation."""
 
     clarify: bool = False
-    #: Failed test attempts before a pass; `MAX_ATTEMPTS` means every attempt fails.
+    #: Failed test attempts before a pass; the server's attempt limit means every one fails.
     failures: int = 0
     fails_early: bool = False
 
 
-def choose_fate(topic: str, rng: random.Random) -> Fate:
-    """The fate the topic's trigger words ask for, or a seeded one (module docstring)."""
+def choose_fate(topic: str, rng: random.Random, max_attempts: int = MAX_ATTEMPTS) -> Fate:
+    """The fate the topic's trigger words ask for, or a seeded one (module
+    docstring). `max_attempts` is the server's (a variant's) limit: `fail`
+    fails every attempt, `flaky` fails two (or all but the last) and passes."""
     clarify_draw, outcome_draw = rng.random(), rng.random()
     text = topic.lower()
+    flaky = min(2, max_attempts - 1)
     if any(word in text for word in _TRIGGERS):
         early = "fail-early" in text
-        failures = MAX_ATTEMPTS if "fail" in text and not early else 2 if "flaky" in text else 0
+        failures = max_attempts if "fail" in text and not early else flaky if "flaky" in text else 0
         return Fate(clarify="clarify" in text, failures=failures, fails_early=early)
     clarify = clarify_draw < SEEDED_CLARIFY_SHARE
     if outcome_draw < SEEDED_EARLY_FAILURE_SHARE:
         return Fate(clarify=clarify, fails_early=True)
     failures = next(n for bound, n in SEEDED_FAILURES if outcome_draw < bound)
-    return Fate(clarify=clarify, failures=failures)
+    return Fate(clarify=clarify, failures=max_attempts if failures == MAX_ATTEMPTS
+                else min(failures, max_attempts - 1))
 
 
 @dataclass
@@ -148,12 +148,14 @@ class Job:
         created_at: float,
         script_id: int,
         rng: random.Random,
+        choices: PosChoices = REFERENCE,
     ) -> None:
+        self.choices = choices
         self.id = job_id
         self.owner = owner
         self.provider = provider
         self.topic = topic
-        self.fate = choose_fate(topic, rng)
+        self.fate = choose_fate(topic, rng, choices.max_attempts)
         self.status = PENDING
         self.stage = QUEUED
         self.hypothesis = ""
@@ -202,8 +204,9 @@ class Job:
     def _log(self, message: str, at: float) -> None:
         self.logs.append((self.stage, message, at))
 
-    def _draw(self, span: tuple[float, float]) -> float:
-        return self._rng.uniform(*span)
+    def _draw(self, stage: str, span: tuple[float, float]) -> float:
+        """A stage's length: drawn from `span`, then as the server's choices take it."""
+        return self.choices.span(stage, self._rng.uniform(*span))
 
     def _at(self, at: float, message: str, **changes: Any) -> None:
         self._events.append(Event(at, message, **changes))
@@ -212,13 +215,13 @@ class Job:
 
     def _plan_gathering(self, start: float) -> None:
         provider = shorten(self.provider)
-        t = start + self._draw(QUEUED_SECONDS)
+        t = start + self._draw(QUEUED, QUEUED_SECONDS)
         self._at(t, f"Gathering {provider} API documentation", status=RUNNING, stage=GATHERING)
-        span = self._draw(GATHERING_SECONDS)
+        span = self._draw(GATHERING, GATHERING_SECONDS)
         if self.fate.fails_early:
             t += 0.6 * span
             self._at(t, f"Could not find public API documentation for {provider!r}")
-            t += self._draw(WRAP_UP_SECONDS)
+            t += self._draw(DONE, WRAP_UP_SECONDS)
             self._at(t, "Generation failed while gathering", status=FAILED, stage=DONE)
             return
         endpoints = self._rng.randrange(6, 40)
@@ -226,7 +229,8 @@ class Job:
         t += span
         if self.fate.clarify:
             ask = question(self._rng, self.provider, self.topic)
-            self._at(t, f"Needs clarification: {ask}", status=PAUSED, clarification=ask)
+            self._at(t, f"Needs clarification: {ask}", status=PAUSED,
+                     stage=self.choices.paused_stage, clarification=ask)
             return
         self._plan_work(t)
 
@@ -235,21 +239,22 @@ class Job:
         t = start
         draft = self._script(1, 0.25)
         self._at(t, "Drafting the adapter script (revision 1)", stage=GENERATING, hypothesis=draft)
-        span = self._draw(GENERATING_SECONDS)
+        span = self._draw(GENERATING, GENERATING_SECONDS)
         self._at(t + span / 2, "", hypothesis=self._script(1, 0.6))
         t += span
         full = self._script(1, 1.0)
         self._at(t, f"Draft ready ({full.count(chr(10))} lines)", hypothesis=full)
-        attempts = min(self.fate.failures + 1, MAX_ATTEMPTS)
+        limit = self.choices.max_attempts
+        attempts = min(self.fate.failures + 1, limit)
         for attempt in range(1, attempts + 1):
             self._at(t, f"Running test attempt {attempt} in the sandbox", stage=TESTING)
-            t += self._draw(TESTING_SECONDS)
+            t += self._draw(TESTING, TESTING_SECONDS)
             if attempt > self.fate.failures:
                 count = self._rng.randrange(3, 240)
                 preview = output_preview(self._rng, self.topic, count)
                 passed = self._result(attempt, True, "", preview, count, t)
                 self._at(t, f"Test attempt {attempt} passed: {count} records", result=passed)
-                t += self._draw(WRAP_UP_SECONDS)
+                t += self._draw(DONE, WRAP_UP_SECONDS)
                 self._at(
                     t,
                     f"Saved adapter script #{self.planned_script_id}",
@@ -261,14 +266,14 @@ class Job:
             error, fix = attempt_error(self._rng, self.provider, self.topic)
             failed = self._result(attempt, False, error, "", 0, t)
             self._at(t, f"Test attempt {attempt} failed: {error}", result=failed)
-            if attempt == MAX_ATTEMPTS:
-                t += self._draw(WRAP_UP_SECONDS)
+            if attempt == limit:
+                t += self._draw(DONE, WRAP_UP_SECONDS)
                 message = f"Giving up after {attempt} failed test attempts"
                 self._at(t, message, status=FAILED, stage=DONE)
                 return
             self._fixes.append(fix)
             self._at(t, f"Retrying: revising the script to {fix}", stage=RETRYING)
-            t += self._draw(RETRYING_SECONDS)
+            t += self._draw(RETRYING, RETRYING_SECONDS)
             revised = self._script(attempt + 1, 1.0)
             self._at(t, f"Revision {attempt + 1} ready", hypothesis=revised)
 
@@ -295,9 +300,11 @@ class Job:
         self.human_response = answer
         self.answered = True
         self.status = RUNNING
+        if self.choices.clarification_after_answer == "cleared":
+            self.clarification = ""
         self._log("Clarification answered; resuming", now)
         self.updated_at = max(self.updated_at, now)
-        t = now + self._draw(RESUME_SECONDS)
+        t = now + self._draw(GATHERING, RESUME_SECONDS)
         self._at(t, f"Applied the answer to the {shorten(self.provider)} notes")
         self._plan_work(t)
 
@@ -311,64 +318,21 @@ class Job:
 
     def view(self, faults: frozenset[str]) -> dict[str, Any]:
         """The job as `GET /api/v1/adapter-scripts/jobs/{jobId}` shows it."""
-        status, script_id = self.status, self.result_script_id
-        if (
-            "pending-while-gathering" in faults
-            and status == RUNNING
-            and self.stage == GATHERING
-            and not self.answered
-        ):
-            status = PENDING
-        if "script-id-early" in faults and status == RUNNING and self.stage in (TESTING, RETRYING):
-            script_id = self.planned_script_id
-        if "completed-without-script" in faults and status == COMPLETED:
-            script_id = 0
-        results = [
-            dict(result, timestamp=stamp(result["timestamp"])) for result in self.test_results
-        ]
-        if "attempt-skips" in faults:
-            for result in results:
-                if result["attempt"] >= 2:
-                    result["attempt"] += 1
-        counted = self.test_results if "retries-off-by-one" in faults else self.test_results[:-1]
-        times = [at for _, _, at in self.logs]
-        if "log-time-goes-back" in faults:
-            for i in range(1, len(times)):
-                if self.logs[i][0] == GENERATING:
-                    times[i] = times[i - 1] - LOG_SKEW_SECONDS
-                    break
-        hypothesis: str | None = self.hypothesis
-        if "hypothesis-null" in faults and not self.hypothesis:
-            hypothesis = None
-        return {
-            "id": self.id,
-            "provider": self.provider,
-            "topic": self.topic,
-            "status": status,
-            "stage": self.stage,
-            "hypothesis": hypothesis,
-            "testResults": results,
-            "clarification": "" if "clarification-empty" in faults else self.clarification,
-            "humanResponse": self.human_response,
-            "logs": [
-                {"stage": stage, "message": message, "timestamp": stamp(at)}
-                for (stage, message, _), at in zip(self.logs, times, strict=True)
-            ],
-            "retries": sum(not result["passed"] for result in counted),
-            "resultScriptId": script_id,
-            "createdAt": stamp(self.created_at),
-            "updatedAt": stamp(self.updated_at),
-        }
+        from jobcontracts.sims.pos.view import job_view  # it reads this module's names
+
+        return job_view(self, faults)
 
 
 class JobBook:
     """Every job of one simulator. Jobs belong to the API key that created
     them: another key's job is unknown (404). Ids are global integers."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, choices: PosChoices = REFERENCE) -> None:
         self._rng = rng
-        self._next_id = 1000 + rng.randrange(9000)
+        self.choices = choices
+        self._next_id = choices.first_job_id(rng.randrange(9000))
         self._next_script_id = 100 + rng.randrange(900)
+        self._id_steps = random.Random(f"job-ids:{self._next_id}")  # not `rng`: variant 0 as ever
         self.jobs: dict[int, Job] = {}
 
     def create(self, owner: str, provider: str, topic: str, now: float) -> Job:
@@ -380,15 +344,16 @@ class JobBook:
             created_at=now,
             script_id=self._next_script_id,
             rng=random.Random(self._rng.getrandbits(64)),
+            choices=self.choices,
         )
-        self._next_id += 1
+        self._next_id += self.choices.job_id_step(self._id_steps.random())
         self._next_script_id += 1
         self.jobs[job.id] = job
         return job
 
     def find(self, owner: str, raw_id: str, now: float) -> Job | None:
         """The caller's job with this id, advanced to `now`; `None` if there is none."""
-        job_id = parse_job_id(raw_id)
+        job_id = parse_job_id(raw_id, lenient=self.choices.lenient_job_ids)
         job = None if job_id is None else self.jobs.get(job_id)
         if job is None or job.owner != owner:
             return None
