@@ -2,8 +2,14 @@
 
 A body is built field by field; each field is left out, valid, or wrong in
 one of the ways a client gets it wrong (null, another JSON type, blank, out
-of range). `refused` says whether the contract expects a refusal, so that a
+of range), and now and then the body carries a field the document does not
+declare. `refused` says whether the contract expects a refusal, so that a
 live run can keep to bodies that start no paid run.
+
+Many bodies break no rule and follow none either (an empty user_input, an
+extra field, a null or missing limit, 8.0): a server may accept them or
+refuse them with 400 or 422, and the contract judges them by the generic
+rules only (IA-REQ-1's `otherwise_valid`).
 """
 
 from __future__ import annotations
@@ -19,9 +25,13 @@ OMIT: Any = type("Omit", (), {"__repr__": lambda self: "<omitted>"})()
 MIN_MESSAGES, MAX_MESSAGES = 2, 40
 #: Integers at and around both ends of the document's 2..40.
 LIMIT_EDGES = [-1, 0, 1, 2, 3, 39, 40, 41, 42, 10**6, 2**63]
-#: Values that are not an integer (an integral float, 8.0, is left out: is it
-#: an integer? JSON Schema says yes, many servers say no; the documents are silent).
+#: Values that are not an integer (an integral float, 8.0, is not among them:
+#: is it an integer? JSON Schema says yes, many servers say no; the documents
+#: are silent, so `limits()` sends it as an input no rule covers).
 NOT_INTEGERS: list[Any] = [True, False, "8", "", 8.5, 2.5, [8], {"value": 8}]
+#: Fields the document does not declare (a server may ignore or refuse them).
+EXTRA_FIELDS: list[dict[str, Any]] = [{"priority": "high"}, {"stakeholder": "cfo"},
+                                      {"metadata": {"source": "test"}}]
 
 
 def user_inputs() -> st.SearchStrategy[Any]:
@@ -39,7 +49,7 @@ def limits() -> st.SearchStrategy[Any]:
         st.integers(MIN_MESSAGES, MAX_MESSAGES),
         st.sampled_from(LIMIT_EDGES),
         st.integers(),
-        st.sampled_from([None, *NOT_INTEGERS]),
+        st.sampled_from([None, 8.0, *NOT_INTEGERS]),
     )
 
 
@@ -66,6 +76,8 @@ def simulation_bodies(draw: st.DrawFn, listed: Sequence[str]) -> dict[str, Any]:
         name = draw(st.sampled_from(["stakeholder_id", "stakeholder_profile"]))
         fields[name] = draw(_wrong_types())
     fields["max_interview_messages"] = draw(limits())
+    if draw(st.integers(0, 5)) == 0:
+        fields.update(draw(st.sampled_from(EXTRA_FIELDS)))
     return {k: v for k, v in fields.items() if v is not OMIT}
 
 

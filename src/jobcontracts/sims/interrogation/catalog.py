@@ -134,23 +134,53 @@ RETIRED = Stakeholder(
     voice=("On the shop floor,",),
 )
 
-_BY_ID = {stakeholder.id: stakeholder for stakeholder in STAKEHOLDERS}
+class Catalog:
+    """The profiles one server has: `catalog_size` of them, listed in
+    `catalog_order`; only these are found by `POST /api/simulations`."""
+
+    def __init__(self, size: int = len(STAKEHOLDERS), order: str = "listed",
+                 extra_fields: bool = False) -> None:
+        kept = list(STAKEHOLDERS[:max(3, min(size, len(STAKEHOLDERS)))])
+        if order == "by_id":
+            kept.sort(key=lambda stakeholder: stakeholder.id)
+        elif order == "reversed":
+            kept.reverse()
+        self.stakeholders: tuple[Stakeholder, ...] = tuple(kept)
+        self.extra_fields = extra_fields
+        self._by_id = {stakeholder.id: stakeholder for stakeholder in kept}
+
+    def find(self, stakeholder_id: str) -> Stakeholder | None:
+        """The profile behind an id POST /api/simulations accepts, if any."""
+        return self._by_id.get(stakeholder_id)
+
+    def record(self, stakeholder: Stakeholder) -> dict[str, Any]:
+        entry = stakeholder.record()
+        if self.extra_fields:  # more than the document shows: lawful, and ignored
+            entry["voice_sample"] = stakeholder.voice[0]
+        return entry
+
+    def catalog(self, faults: Set[str]) -> dict[str, Any]:
+        """The body of `GET /api/stakeholders`."""
+        entries = [self.record(stakeholder) for stakeholder in self.stakeholders]
+        if "catalog-missing-field" in faults:
+            del entries[1]["tech_savviness"]
+        if "catalog-duplicate-id" in faults:
+            duplicate = self.record(self.stakeholders[0])
+            duplicate["title"] = f"{duplicate['title']}, mobile only"
+            entries.append(duplicate)
+        if "catalog-id-rejected" in faults:
+            entries.append(self.record(RETIRED))
+        return {"stakeholders": entries}
+
+
+_REFERENCE = Catalog()
 
 
 def find(stakeholder_id: str) -> Stakeholder | None:
-    """The profile behind an id POST /api/simulations accepts, if any."""
-    return _BY_ID.get(stakeholder_id)
+    """The profile behind an id the reference server accepts, if any."""
+    return _REFERENCE.find(stakeholder_id)
 
 
 def catalog(faults: Set[str]) -> dict[str, Any]:
-    """The body of `GET /api/stakeholders`."""
-    entries = [stakeholder.record() for stakeholder in STAKEHOLDERS]
-    if "catalog-missing-field" in faults:
-        del entries[1]["tech_savviness"]
-    if "catalog-duplicate-id" in faults:
-        duplicate = STAKEHOLDERS[0].record()
-        duplicate["title"] = "Adult Tech Consumer (30-45), mobile only"
-        entries.append(duplicate)
-    if "catalog-id-rejected" in faults:
-        entries.append(RETIRED.record())
-    return {"stakeholders": entries}
+    """The body of the reference server's `GET /api/stakeholders`."""
+    return _REFERENCE.catalog(faults)

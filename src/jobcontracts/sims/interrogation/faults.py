@@ -10,6 +10,12 @@ first hypothesis (every run, failing or not, interviews it fully), faults on
 later hypotheses touch ones every run reaches (a failing run fails during its
 last hypothesis's interview, after at least one message). `final-answer-differs`
 shows only on a completed run, `error-message-differs` only on a failed one.
+
+Faults apply on top of any variant (`choices`), and force what they need
+where a variant would hide them: `step-regresses` plans a second hypothesis
+even for a variant of one, the resume faults and `ids-repeat` work on the
+position of an event, not on its `id:` arithmetic (whatever the id step), and
+`simulation-id-mismatch` respells ids that have no dashes.
 """
 
 from __future__ import annotations
@@ -59,7 +65,8 @@ _FAULT_LIST: tuple[Fault, ...] = (
     Fault(
         "simulation-id-mismatch",
         "IA-SSE-1",
-        "agent.update events carry the simulation id as 32 hex digits, without dashes.",
+        "agent.update events carry another spelling of the simulation id (without its "
+        "dashes; upper-cased if it has none).",
     ),
     Fault(
         "started-twice",

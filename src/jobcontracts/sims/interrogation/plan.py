@@ -14,15 +14,18 @@ The shape of a run, as the document's LangGraph-style agent would produce it:
         and a simulation.step, one graph step per message — then a verdict
     synthesis (two steps) → simulation.completed
 
-Every state update also goes out as a `simulation.step`. A run has 2-3
-hypotheses of 2-10 messages each (never more than max_interview_messages) and
-takes 35-70 s of simulated time at max_interview_messages 2, 1-2.5 minutes at
-8 or more; a failing run about as long.
+Every state update also goes out as a `simulation.step`. A run of the
+reference variant has 2-3 hypotheses of 2-10 messages each (never more than
+max_interview_messages) and takes 35-70 s of simulated time at
+max_interview_messages 2, 1-2.5 minutes at 8 or more; a failing run about as
+long. Other variants (`choices`) plan 1-4 hypotheses of 2-16 messages, at
+0.5-1.6 times the pace, with or without an `agent.update` per message.
 
 Runs fail deterministically: a `user_input` holding the word `FAIL`
 (upper case, as a whole word) makes the run fail during its last hypothesis's
-interview, after at least one message, with a `simulation.error` 30 s after
-the last message (a model timeout). No other run fails.
+interview, after at least one message, with a `simulation.error` 30 s (the
+variant's `failure_timeout`) after the last message (a model timeout). No
+other run fails.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from typing import Any
 
 from jobcontracts.sims.interrogation import content
 from jobcontracts.sims.interrogation.catalog import Stakeholder
+from jobcontracts.sims.interrogation.choices import Choices
+from jobcontracts.sims.variant import Variant
 
 #: A user_input matching this makes the run fail.
 FAIL_TRIGGER = re.compile(r"\bFAIL\b")
@@ -91,10 +96,12 @@ class Event:
 class Planner:
     """Builds a run's events in order; `faults` bend it where a fault says so."""
 
-    def __init__(self, request: SimulationRequest, rng: random.Random, faults: Set[str]) -> None:
+    def __init__(self, request: SimulationRequest, rng: random.Random, faults: Set[str],
+                 choices: Choices | None = None) -> None:
         self.request = request
         self.rng = rng
         self.faults = faults
+        self.choices = choices or Choices.of(Variant())
         self.offset = 0.0
         self.step = 0
         self.events: list[Event] = []
@@ -105,7 +112,7 @@ class Planner:
         self.error: str | None = None
 
     def emit(self, delay: float, name: str, payload: dict[str, Any], **flags: bool) -> None:
-        self.offset += delay
+        self.offset += delay * self.choices.pace
         self.events.append(Event(round(self.offset, 3), name, payload, **flags))
 
     def state(self, final_answer: str = "") -> dict[str, Any]:
@@ -154,10 +161,12 @@ class Planner:
             },
         )
         self.analysis()
-        count = rng.choice((2, 3, 3))
+        count = rng.choice(self.choices.hypotheses)
+        if "step-regresses" in self.faults:  # the fault needs a second hypothesis
+            count = max(count, 2)
         longest = max(2, request.max_messages - request.max_messages % 2)
         for index, theme in enumerate(content.pick_themes(rng, count)):
-            planned = min(longest, 2 * rng.randint(2, 5))
+            planned = min(longest, 2 * rng.randint(*self.choices.pairs))
             if index == 0 and "interview-exceeds-max" in self.faults:
                 planned = longest + 2
             validated = rng.random() < 0.65
@@ -283,7 +292,7 @@ class Planner:
     ) -> None:
         self.step += 1
         first = index == 0
-        message_index = number
+        message_index = number + self.choices.message_index_base
         if first and number == hypothesis.planned - 1 and "message-index-skips" in self.faults:
             message_index = number + 1
         hypothesis.messages.append({"role": role, "content": text})
@@ -322,16 +331,17 @@ class Planner:
             repeat_id=first and number == 0 and "ids-repeat" in self.faults,
         )
         asked = role == "assistant"
-        self.update(
-            0.02,
-            "interview",
-            "question_asked" if asked else "response_captured",
-            f"Asked the stakeholder about {hypothesis.id}."
-            if asked
-            else f"Captured stakeholder response for {hypothesis.id}.",
-            {"message_index": message_index, "content": text},
-            hypothesis,
-        )
+        if self.choices.update_per_message:
+            self.update(
+                0.02,
+                "interview",
+                "question_asked" if asked else "response_captured",
+                f"Asked the stakeholder about {hypothesis.id}."
+                if asked
+                else f"Captured stakeholder response for {hypothesis.id}.",
+                {"message_index": message_index, "content": text},
+                hypothesis,
+            )
         self.snapshot(0.02)
 
     def synthesis(self) -> None:
@@ -378,7 +388,7 @@ class Planner:
     def fail(self, hypothesis: _Hypothesis) -> None:
         self.error = content.failure_message(self.rng, hypothesis.id)
         sent = "Simulation failed." if "error-message-differs" in self.faults else self.error
-        self.emit(FAILURE_TIMEOUT, "simulation.error", {"message": sent})
+        self.emit(self.choices.failure_timeout, "simulation.error", {"message": sent})
         self.after_terminal()
 
     def after_terminal(self) -> None:

@@ -6,9 +6,9 @@ stream moves simulated time forward), real on the served `ScaledClock`. It
 never holds the simulator's lock; a run's frames are immutable once planned.
 
 While nothing is due for `keepalive` simulated seconds it sends a comment
-line `: keep-alive`. The comment has no blank line after it: a blank line
-alone is a no-op to a WHATWG parser, but httpx-sse 0.4 dispatches an empty
-`message` event on it once any `id:` has been seen.
+line (`ping`: `: keep-alive` by default; a variant may send another comment,
+one followed by a blank line, which a WHATWG parser ignores, or none). After
+the terminal event it stays open `linger` seconds more, then ends.
 
 Waits are cut into slices of at most `slice_seconds` so that `close()`, from
 any thread, stops the stream within one slice.
@@ -39,6 +39,8 @@ class EventStream(httpx.SyncByteStream):
         *,
         keepalive: float = 15.0,
         slice_seconds: float = 1.0,
+        ping: bytes | None = KEEPALIVE,
+        linger: float = 0.0,
     ) -> None:
         self._clock = clock
         self._created = created
@@ -46,6 +48,8 @@ class EventStream(httpx.SyncByteStream):
         self._frames = tuple(frames)
         self._ends = ends
         self.keepalive = keepalive
+        self.ping = ping
+        self.linger = linger
         self.slice_seconds = slice_seconds
         self._closed = threading.Event()
         self._active: Generator[bytes, None, None] | None = None
@@ -82,7 +86,7 @@ class EventStream(httpx.SyncByteStream):
                 return
             self._quiet_since = self._clock.now()
             yield frame.raw
-        yield from self._wait_until(self._created + self._ends)
+        yield from self._wait_until(self._created + self._ends + self.linger)
 
     def _wait_until(self, due: float) -> Generator[bytes, None, bool]:
         """Sleep until `due`, with keep-alives; False if the stream was closed."""
@@ -90,10 +94,10 @@ class EventStream(httpx.SyncByteStream):
             now = self._clock.now()
             if is_due(now, due):
                 return True
-            ping_at = self._quiet_since + self.keepalive
-            if is_due(now, ping_at):
+            ping_at = self._quiet_since + self.keepalive if self.ping else float("inf")
+            if self.ping and is_due(now, ping_at):
                 self._quiet_since = now
-                yield KEEPALIVE
+                yield self.ping
                 continue
             self._clock.sleep(min(due - now, ping_at - now, self.slice_seconds))
         return False
