@@ -13,9 +13,10 @@ from vcr.serializers import yamlserializer
 from jobcontracts.cassette import read_cassette_entries, write_cassette
 from jobcontracts.har import read_har_entries, write_har
 from jobcontracts.loader import load_contract
-from jobcontracts.recorded import Classifier, Entry, RecordingError, read_recording, segments
+from jobcontracts.recorded import Classifier, Entry, RecordingError, segments
 from jobcontracts.scrub import REDACTED, Scrubber, find_secrets
 from jobcontracts.trace import Exchange, Trace
+from jobcontracts.verify import read_recording
 
 from .suite_runner import ROOT
 

@@ -164,15 +164,3 @@ def recording_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         else:
             raise RecordingError(f"{path}: no such file or directory")
 
-
-def read_recording(path: Path, classifier: Classifier,
-                   split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
-    """The segments of one cassette or HAR file, read as a stream."""
-    from .cassette import read_cassette_entries
-    from .har import read_har_entries
-
-    if path.suffix.lower() in (".har", ".json"):
-        entries = read_har_entries(path)
-    else:
-        entries = read_cassette_entries(path)
-    yield from segments(entries, str(path), classifier, split_idle)

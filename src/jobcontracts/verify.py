@@ -21,7 +21,9 @@ from typing import TextIO
 import yaml
 
 from .apis import CONTRACT_FILES
+from .cassette import read_cassette_entries
 from .contract import Contract
+from .har import read_har_entries
 from .loader import ContractError, find_contract, load_contract
 from .oracles import judge_trace
 from .recorded import (
@@ -29,10 +31,20 @@ from .recorded import (
     Classifier,
     RecordingError,
     Segment,
-    read_recording,
     recording_files,
+    segments,
 )
 from .report import Ledger
+
+
+def read_recording(path: Path, classifier: Classifier,
+                   split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
+    """The segments of one cassette or HAR file, read as a stream."""
+    if path.suffix.lower() in (".har", ".json"):
+        entries = read_har_entries(path)
+    else:
+        entries = read_cassette_entries(path)
+    yield from segments(entries, str(path), classifier, split_idle)
 
 
 @dataclass
@@ -98,11 +110,9 @@ def verify(paths: Iterable[str | Path], contract: Contract, *, out: TextIO,
                 out.write(f"  {text.replace(chr(10), chr(10) + '  ')}\n")
     for error in outcome.errors:
         out.write(f"ERROR {error}\n")
-    counts = ledger.counts()
     out.write(f"jobcontracts verify ({contract.api}): {outcome.files} file(s), "
               f"{outcome.segments} trace(s), {outcome.exchanges} exchanges\n"
-              f"rules: {counts['verified']} verified, {counts['violated']} violated, "
-              f"{counts['not_reached']} not reached\n")
+              f"{ledger.summary()}\n")
     for entry in ledger.report()["rules"]:
         if entry["status"] == "violated":
             out.write(f"  violated    {entry['id']}: {entry['detail']}\n")

@@ -53,6 +53,7 @@ from jobcontracts.sims.common import (
 from jobcontracts.sims.pos.choices import PosChoices
 from jobcontracts.sims.pos.faults import resolve_faults
 from jobcontracts.sims.pos.jobs import PAUSED, Job, JobBook
+from jobcontracts.sims.pos.view import job_view
 from jobcontracts.sims.variant import Variant, as_variant
 
 DEFAULT_API_KEY = "pos_test_simulator_key"
@@ -253,7 +254,7 @@ class PosSimulator:
             "code": 200,
             "isSuccess": "success-flag-false" not in self.faults,
             "message": message,
-            "job": job.view(self.faults),
+            "job": job_view(job, self.faults),
         }
 
     # ------------------------------------------------------------------ endpoints

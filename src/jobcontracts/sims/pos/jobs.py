@@ -314,14 +314,6 @@ class Job:
         self._log(f"Human response recorded while {self.status}", now)
         self.updated_at = max(self.updated_at, now)
 
-    # ------------------------------------------------------------------ view
-
-    def view(self, faults: frozenset[str]) -> dict[str, Any]:
-        """The job as `GET /api/v1/adapter-scripts/jobs/{jobId}` shows it."""
-        from jobcontracts.sims.pos.view import job_view  # it reads this module's names
-
-        return job_view(self, faults)
-
 
 class JobBook:
     """Every job of one simulator. Jobs belong to the API key that created

@@ -8,6 +8,7 @@ can raise anything else out of the handler (an unexpected bug answers 500).
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
@@ -36,10 +37,10 @@ from jobcontracts.sims.common import (
     retry_after_value,
 )
 from jobcontracts.sims.specstep.choices import choose
-from jobcontracts.sims.specstep.content import build_package_zip
 from jobcontracts.sims.specstep.faults import resolve_faults
 from jobcontracts.sims.specstep.generation import parse_answers, parse_review_profile
 from jobcontracts.sims.specstep.model import GenerationBook, Interview, InterviewBook
+from jobcontracts.sims.specstep.package import build_package_zip
 from jobcontracts.sims.variant import Variant, as_variant
 
 DEFAULT_API_KEY = "sf_test_simulator_key"
@@ -209,7 +210,8 @@ class SpecStepSimulator:
     ) -> None:
         if self.bucket is None:
             return
-        lies = "retry-after-lies" in self.faults
+        never = "rate-limit-never-lifts" in self.faults
+        lies = never or "retry-after-lies" in self.faults
         wait: float | None
         if lies and now < self._throttled_until.get(key, -1.0):
             wait = 1.0
@@ -219,7 +221,7 @@ class SpecStepSimulator:
             return
         if lies:
             if now >= self._throttled_until.get(key, -1.0):
-                self._throttled_until[key] = now + THROTTLE_LIE_SECONDS
+                self._throttled_until[key] = math.inf if never else now + THROTTLE_LIE_SECONDS
             wait = 1.0
         if name == "post_turn" and "refused-turn-committed" in self.faults:
             self._commit_refused_turn(key, request, params.get("interview_id", ""))
@@ -356,7 +358,8 @@ class SpecStepSimulator:
         if intake is None and not (
             "unknown-intake-accepted" in self.faults and looks_like_uuid(intake_id)
         ):
-            raise ApiError(404, "INTAKE_NOT_FOUND", f"no intake {intake_id!r} for this API key")
+            status = 500 if "unknown-intake-500" in self.faults else 404
+            raise ApiError(status, "INTAKE_NOT_FOUND", f"no intake {intake_id!r} for this API key")
         if self.choices.intake_before_profile:
             profile = parse_review_profile(body, self.faults)
         generation = self.generations.create(ctx.key, intake_id, interview_id, profile, ctx.now)
