@@ -48,10 +48,15 @@ def test_conforming_server_passes_with_one_paid_generation(tmp_path, variant):
         run = run_suite(tmp_path, *FAST, variant_seed(variant), "-v", env=live(url))
     assert run.returncode == 0, run.output[-3000:]
     # At speed 600 a turn job lasts a few milliseconds: a retry may not catch
-    # it in flight, and then SS-IDEM-3 is honestly not reached (never verified).
-    in_flight = {"SS-IDEM-3"} & run.with_status("not_reached")
-    assert run.with_status("verified") == set(run.rules) - RATE_RULES - in_flight
-    assert run.with_status("not_reached") == RATE_RULES | in_flight
+    # it in flight, and then SS-IDEM-3 is honestly not (or partly) reached.
+    in_flight = {"SS-IDEM-3"} - run.with_status("verified")
+    # One paid generation tries one of the six review profiles: SS-GEN-1 is
+    # honestly partial, naming the untried ones and the option that tries them.
+    assert run.with_status("partial") - in_flight == {"SS-GEN-1"}, run.rules
+    assert "verified for 1 of 6 review_profile values" in run.rules["SS-GEN-1"]["detail"]
+    assert "raise --max-generations to at least 6" in run.rules["SS-GEN-1"]["detail"]
+    assert run.with_status("verified") == set(run.rules) - RATE_RULES - in_flight - {"SS-GEN-1"}
+    assert run.with_status("not_reached") - in_flight == RATE_RULES
     assert "1 paid generation(s) (budget 1)" in run.output
     assert "jobcontracts budget specstep: 2000 requests, 1 paid operation(s)" in run.output
     assert "no shrinking" in run.output
@@ -95,8 +100,8 @@ MORE_BUDGET = {"ordinal-rejected": 8}  # the full run's generation, then each pr
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_caught_live(tmp_path, fault):
-    rule = FAULTS[fault].rule
-    rate = rule in RATE_RULES
+    rules = FAULTS[fault].rules
+    rate = bool(rules & RATE_RULES)
     speed, poll = (2, 0.05) if rate else SLOWER.get(fault, (600, 0.05))
     # A Fast generation is ~300 simulated seconds: 0.5 s at speed 600, 15 s at 20.
     deadline = "5" if speed == 600 else "60"
@@ -107,7 +112,7 @@ def test_fault_is_caught_live(tmp_path, fault):
     with served("specstep", speed=speed, faults=[fault]) as url:
         run = run_suite(tmp_path, *args, env=live(url))
     assert run.returncode == 1, run.output[-3000:]
-    assert run.with_status("violated") == {rule}, run.output[-3000:]
+    assert run.with_status("violated") == rules, run.output[-3000:]
 
 
 # ---- POS adapter scripts ----------------------------------------------------------------
@@ -158,12 +163,12 @@ def test_existing_pos_jobs_are_judged_read_only(tmp_path):
 
 @pytest.mark.parametrize("fault", sorted(pos_sim.FAULTS))
 def test_pos_fault_is_caught_live(tmp_path, fault):
-    rule = pos_sim.FAULTS[fault].rule
+    rules = pos_sim.FAULTS[fault].rules
     budget = str(POS_MORE_BUDGET.get(fault, 1))
     with served("pos", speed=100, faults=[fault]) as url:
         run = run_suite(tmp_path, *POS_FAST, "--max-generations", budget, env=pos_live(url))
     assert run.returncode == 1, run.output[-3000:]
-    assert run.with_status("violated") == {rule}, run.output[-3000:]
+    assert run.with_status("violated") == rules, run.output[-3000:]
 
 
 # ---- Interrogation Agent ----------------------------------------------------------------
@@ -185,15 +190,19 @@ def test_conforming_interrogation_server_passes_with_three_paid_runs(tmp_path, v
     with served("interrogation", speed=50, seed=3, variant=variant) as url:
         run = run_suite(tmp_path, *IA_FAST, variant_seed(variant), env=ia_live(url))
     assert run.returncode == 0, run.output[-3000:]
-    assert run.with_status("verified") == set(run.rules), run.rules
+    # Three paid runs try only some catalog ids: IA-CAT-1 is honestly partial.
+    assert run.with_status("partial") == {"IA-CAT-1"}, run.rules
+    detail = run.rules["IA-CAT-1"]["detail"]
+    assert "stakeholder_id values; untried:" in detail and "--max-generations" in detail, detail
+    assert run.with_status("verified") == set(run.rules) - {"IA-CAT-1"}, run.rules
     assert len(run.rules) == 12
 
 
 @pytest.mark.parametrize("fault", sorted(ia_sim.FAULTS))
 def test_interrogation_fault_is_caught_live(tmp_path, fault):
-    rule = ia_sim.FAULTS[fault].rule
+    rules = ia_sim.FAULTS[fault].rules
     budget = str(IA_MORE_BUDGET.get(fault, 3))
     with served("interrogation", speed=50, faults=[fault]) as url:
         run = run_suite(tmp_path, *IA_FAST, "--max-generations", budget, env=ia_live(url))
     assert run.returncode == 1, run.output[-3000:]
-    assert run.with_status("violated") == {rule}, run.output[-3000:]
+    assert run.with_status("violated") == rules, run.output[-3000:]

@@ -70,11 +70,15 @@ def test_an_id_no_answer_showed_gets_404() -> None:
     broken(pos("POS-SCHEMA-1", "status_for", t), 4, says="expected 404, got 410")
 
 
-def test_an_id_that_answers_200_is_known_and_not_judged() -> None:
+def test_a_5xx_for_an_unknown_id_is_not_the_404_demanded() -> None:
+    """A rule that demands a status judges a 5xx too (no_server_error also
+    reports it); only a 429 and a missing answer are left out."""
     t = PosTraffic()
     t.job(job_id="123456789")
-    t("GET", f"{JOBS}/5", 500, error(500))
+    t("GET", f"{JOBS}/6", 429, error(429))
     ok(pos("POS-SCHEMA-1", "status_for", t), reached=0)
+    t("GET", f"{JOBS}/5", 500, error(500))
+    broken(pos("POS-SCHEMA-1", "status_for", t), 3, says="expected 404, got 500")
 
 
 # ---- POS-PROJ-1 ------------------------------------------------------------------------

@@ -110,13 +110,16 @@ def test_status_for_body_and_known_values() -> None:
     for profile, status in [("Standard", 202), (0, 202), ("fast", 400), (True, 400), (3, 400)]:
         t("POST", "/v1/generations", status, {"id": "g"},
           req={"intake_id": "in-1", "review_profile": profile})
+    # An unknown intake id that is not a UUID may as lawfully get 400: not judged.
     t("POST", "/v1/generations", 404, ERROR, req={"intake_id": "in-9", "review_profile": 1})
+    t("POST", "/v1/generations", 404, ERROR,
+      req={"intake_id": "00000000-0000-4000-8000-000000000009", "review_profile": 1})
     ok(check("SS-GEN-1", "status_for", t), reached=2)
     ok(check("SS-GEN-2", "status_for", t), reached=3)  # true is not 1 as JSON
     ok(check("SS-GEN-3", "status_for", t), reached=1)
     t("POST", "/v1/generations", 202, {"id": "g"},
       req={"intake_id": "in-1", "review_profile": "THOROUGH"})
-    broken(check("SS-GEN-2", "status_for", t), 8, says="expected 400, got 202")
+    broken(check("SS-GEN-2", "status_for", t), 9, says="expected 400, got 202")
 
 
 def test_status_for_known_means_seen_before() -> None:

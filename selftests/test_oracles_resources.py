@@ -73,7 +73,7 @@ def test_refusals() -> None:
     t = IaTraffic()
     t.catalog(FIRST)
     cases = [  # (check of IA-REQ-1, body)
-        (0, {"stakeholder_id": FIRST}),
+        (0, {"stakeholder_id": FIRST, "max_interview_messages": 8}),
         (1, {"stakeholder_profile": "p", "max_interview_messages": 41}),
         (2, {"user_input": "x", "max_interview_messages": 8}),
         (4, {**GOOD, "max_interview_messages": True}),

@@ -428,7 +428,11 @@ class Audit:
             api.clock.sleep(int(retry_after) if retry_after.isdigit() else 30)
         self.flag("SS-RATE-3", served, "still refused after honouring Retry-After 5 times")
         api.clock.sleep(700)
-        turns = body_of(self.send("GET", f"/v1/interviews/{interview_id}", api))["turns"]
+        later = self.send("GET", f"/v1/interviews/{interview_id}", api)
+        if later.status_code == 429:  # a limit that never lifts: SS-RATE-3's, flagged above
+            self.flag("SS-RATE-3", False, "still refused 700 s later")
+            return
+        turns = body_of(later)["turns"]
         users = [t["content"] for t in turns if t["role"] == "user"]
         self.flag("SS-RATE-2", users == ["rl-1", "rl-2", "rl-3"][: 3 if served else 2], f"{users}")
 
@@ -457,4 +461,4 @@ def test_audit_of_the_conforming_simulator_is_clean() -> None:
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_breaks_exactly_its_rule(name: str) -> None:
     broken = Audit({name}).run()
-    assert set(broken) == {FAULTS[name].rule}, broken
+    assert set(broken) == FAULTS[name].rules, broken

@@ -51,7 +51,7 @@ def test_public_interface() -> None:
     assert sim.handle == sim.router.handler
     assert DEFAULT_API_KEY == "sf_test_simulator_key"
     assert all(isinstance(f, Fault) and f.name == name for name, f in FAULTS.items())
-    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", name) for name in FAULTS)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) for name in FAULTS)
     assert all(re.fullmatch(r"SS-[A-Z]+-\d", f.rule) for f in FAULTS.values())
     with pytest.raises(ValueError, match=r"no-such-fault.*valid names:.*auth-ignored"):
         SpecStepSimulator(clock=clock, faults={"no-such-fault"})

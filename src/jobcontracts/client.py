@@ -1,10 +1,10 @@
 """The recording HTTP client every driver uses.
 
 It adds the credential (when the API has one), honours `Retry-After` on every
-`429` (sleeping on the clock, so a virtual clock costs nothing), stops at the
-budget, and records every exchange, including the `429`s it retried and the
-transport errors that took the place of an answer. It never raises on what a
-server sends.
+`429` (sleeping on the clock, so a virtual clock costs nothing; at most the
+run's deadline in all), stops at the budget, and records every exchange,
+including the `429`s it retried and the transport errors that took the place
+of an answer. It never raises on what a server sends.
 
 A server-sent event stream is read line by line (`stream`) and recorded as one
 exchange holding the bytes received; the read stops at the terminal event (once
@@ -37,11 +37,17 @@ class Client:
                  transport: httpx.BaseTransport | None = None,
                  auth_header: str | None = "Authorization", auth_scheme: str = "Bearer",
                  timeout: float = 30.0, max_429_tries: int = 5,
+                 max_429_wait: float | None = None,
                  requests: Allowance | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key, self.clock, self.trace = api_key, clock, trace
         self.auth_header, self.auth_scheme = auth_header, auth_scheme
         self.max_429_tries = max_429_tries
+        self.max_429_wait = max_429_wait
+        """The most this client sleeps honouring `Retry-After`, over all its
+        requests (the run's deadline): a limit that never lifts, or one that
+        asks for an hour each time, cannot make a run sleep for hours."""
+        self.waited = 0.0
         self.requests = requests
         self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
 
@@ -95,11 +101,19 @@ class Client:
         return head
 
     def _retrying(self, send: Callable[[], Exchange]) -> Exchange:
+        """Send; while the answer is `429`, wait as `Retry-After` says and send
+        again, up to `max_429_tries` times and `max_429_wait` seconds of waiting
+        in all. Then the last `429` is returned, for the rate-limit rules to
+        judge (a retry sent before the wait is over would prove nothing)."""
         exchange = send()
         tries = 0
         while exchange.status == 429 and tries < self.max_429_tries:
+            wait = retry_after_seconds(exchange) or float(2 ** (tries + 1))
+            if self.max_429_wait is not None and self.waited + wait > self.max_429_wait:
+                break
             tries += 1
-            self.clock.sleep(retry_after_seconds(exchange) or float(2**tries))
+            self.clock.sleep(wait)
+            self.waited += wait
             exchange = send()
         return exchange
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, settings
 
-from . import reproducible
+from . import reporting, reproducible
 from .apis import API_NAMES, CONTRACT_FILES, api_support
 from .budget import Allowance, BudgetExceeded
 from .cassette import write_cassette
@@ -57,7 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run against the embedded simulator playing lawful variant N "
                          "(its free choices: check order, refusals, timing; 0 = reference)")
     group.addoption("--contract-report", default=None, metavar="PATH",
-                    help="write every rule's status (verified/violated/not_reached) as JSON")
+                    help="write every rule's status (verified/partial/violated/not_reached) "
+                         "as JSON, or as one self-contained HTML page when PATH ends in .html")
     group.addoption("--contract-setting", action="append", default=[], metavar="NAME=VALUE",
                     help="override a contract setting, e.g. clarification_resume_seconds=30 "
                          "(the value is read as YAML)")
@@ -125,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _collect_the_suite_without_config(config)
     config.stash[LEDGER] = Ledger()
     config.stash[CONTRACTS] = {}
+    reporting.install(config)
     if BUDGET_DIR_ENV not in os.environ:
         os.environ[BUDGET_DIR_ENV] = tempfile.mkdtemp(prefix="jobcontracts-budget-")
     live = any(os.environ.get(contract_for(config, api).target.url_env) for api in API_NAMES)
@@ -234,10 +236,8 @@ def contract_for(config: pytest.Config, api: str) -> Contract:
         if os.environ.get(contracts[api].target.url_env):
             for option, rule_ids in contracts[api].reached_with.items():
                 value = config.getoption(option.lstrip("-").replace("-", "_")) or 0
-                hint = (f"a live run reaches it only with {option} > 0" if not value else
-                        f"{option} {value} did not reach it; a larger value may")
                 for rule_id in rule_ids:
-                    ledger.hint(rule_id, hint)
+                    ledger.reachable(rule_id, option, value)
     return contracts[api]
 
 
@@ -295,7 +295,8 @@ def options_for(config: pytest.Config, target: Target) -> RunOptions:
         rate_limit_probe=(probe or 0) if live else (60 if probe is None else probe),
         poll_interval=config.getoption("poll_interval"),
         deadline=config.getoption("live_deadline"),
-        timeout=config.getoption("request_timeout"))
+        timeout=config.getoption("request_timeout"),
+        progress=reporting.progress_for(config, target))
 
 
 def _request_limit(config: pytest.Config, live: bool) -> int | None:
@@ -366,11 +367,13 @@ def make_run(request: pytest.FixtureRequest, api: str) -> Iterator[ApiRun]:
         reproduce += f" --replay {config.getoption('replay')}"
         replay = CassetteReplay(cassette)
     record = config.getoption("record")
+    recorder = reporting.RunRecorder(config, request.node, config.stash[LEDGER].record)
     run = ApiRun(contract, target, seed=int(seed) if seed.isdigit() else hash(seed),
-                 reproduce=reproduce, record=config.stash[LEDGER].record,
+                 reproduce=reproduce, record=recorder,
                  driver_factory=support.driver, simulator_factory=support.simulator,
                  options=options_for(config, target), replay=replay,
                  keep_traces=bool(record))
+    recorder.run = run
     runs = request.node.stash.setdefault(RUNS, [])
     runs.append(run)
     try:
@@ -454,14 +457,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if path:
         keys = [os.environ.get(c.target.key_env, "") for c in ledger.apis.values()
                 if c.target.authenticated]
-        ledger.write(Path(path), Scrubber(keys).text)
+        if str(path).lower().endswith((".html", ".htm")):
+            targets = [target_for(config, c).describe() for c in ledger.apis.values()]
+            reporting.write_html(config, ledger, Path(path), targets, Scrubber(keys).text)
+        else:
+            ledger.write(Path(path), Scrubber(keys).text)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     ledger = config.stash[LEDGER]
     if getattr(config, "workeroutput", None) is not None or not ledger.used:
         return
-    counts = ledger.counts()
     terminalreporter.section("jobcontracts")
     for api in ledger.apis:
         target = target_for(config, ledger.apis[api])
@@ -471,9 +477,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 f"{api} live spend: {options.requests.spent()} HTTP requests, "
                 f"{options.generations.spent()} paid generation(s) "
                 f"(budget {options.generations.limit})")
-    terminalreporter.write_line(
-        f"rules: {counts['verified']} verified, {counts['violated']} violated, "
-        f"{counts['not_reached']} not reached")
+    terminalreporter.write_line(ledger.summary())
     for entry in ledger.report()["rules"]:
         if entry["status"] != "verified":
             terminalreporter.write_line(f"  {entry['status']:<11} {entry['id']}: "

@@ -23,6 +23,7 @@ from .clock import Clock, RealClock, VirtualClock
 from .contract import Contract
 from .oracles import Violation, judge_trace
 from .oracles.judge import RuleOutcome
+from .progress import NO_PROGRESS, Progress
 from .replay import CassetteReplay
 from .scrub import Scrubber
 from .trace import Trace
@@ -68,6 +69,8 @@ class RunOptions:
     poll_interval: float | None = None
     deadline: float | None = None
     timeout: float = 30.0
+    progress: Progress = NO_PROGRESS
+    """Where drivers report the jobs they wait on (`progress.py`)."""
 
 
 def unlimited() -> RunOptions:
@@ -127,6 +130,7 @@ class ApiRun:
 
     def _open(self) -> None:
         self.trace = Trace()
+        self.options.progress.restart()
         if self.keep_traces:
             self.traces = [t for t in self.traces if len(t)] + [self.trace]
         self._judged_upto = 0
@@ -151,10 +155,18 @@ class ApiRun:
                              auth_scheme=self.contract.target.auth_scheme,
                              max_429_tries=int(self.contract.settings.get(
                                  "rate_limit_max_tries", 5)),
+                             max_429_wait=self._deadline(),
                              timeout=self.options.timeout,
                              requests=self.options.requests if self.live else None)
         self.driver = self._driver_factory(self.client, self.contract)
         self.driver.configure(self.options)
+
+    def _deadline(self) -> float:
+        """The longest any one wait of this run may last (`--live-deadline`, else
+        the contract's `deadline_seconds`): it bounds the waits for a 429 too."""
+        if self.options.deadline is not None:
+            return self.options.deadline
+        return float(self.contract.settings.get("deadline_seconds", 2700))
 
     @property
     def live(self) -> bool:

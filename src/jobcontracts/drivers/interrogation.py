@@ -16,8 +16,9 @@ from urllib.parse import urljoin
 from ..budget import Allowance
 from ..client import Client
 from ..contract import Contract
+from ..progress import NO_PROGRESS, Progress
 from ..session import RunOptions, ScenarioError
-from ..trace import Exchange
+from ..trace import Exchange, event_name
 from .specstep import body_of
 
 #: The document's own example problem statement.
@@ -46,9 +47,11 @@ class InterrogationDriver:
         self.grace = float(settings.get("stream_end_grace_seconds", 5))
         self.failing_input = str(settings.get("failing_input", "Please FAIL this run."))
         self.paid: Allowance | None = None
+        self.progress: Progress = NO_PROGRESS
 
     def configure(self, options: RunOptions) -> None:
         """Apply the run's options: poll pace, deadline, the paid-run budget."""
+        self.progress = options.progress
         if options.poll_interval is not None:
             self.poll_interval = options.poll_interval
         if options.deadline is not None:
@@ -115,6 +118,8 @@ class InterrogationDriver:
         start = self.client.clock.now()
         while True:
             record = body_of(self.status(simulation_id), 200)
+            self.progress.observe("interrogation simulation", simulation_id, record,
+                                  state="status")
             if record.get("status") != "running":
                 return record
             if self.client.clock.now() - start > self.deadline:
@@ -130,11 +135,17 @@ class InterrogationDriver:
         to its end (or hang up after `stop_after` events)."""
         headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
         what = "resume" if last_event_id is not None else "stream"
-        return self.client.stream(
+        self.progress.update("interrogation simulation", simulation_id, "reading events",
+                             detail=what)
+        ex = self.client.stream(
             "GET", f"/api/simulations/{simulation_id}/events", headers=headers,
             until=self.terminal, deadline=self.stream_deadline if deadline is None else deadline,
             grace=self.grace, stop_after=stop_after,
             note=note or (f"{what} after {last_event_id}" if last_event_id else what))
+        last = event_name(ex.events[-1]) if ex.events else "no event"
+        self.progress.update("interrogation simulation", simulation_id, "events read",
+                             detail=f"{what}: {len(ex.events)} event(s), last {last}")
+        return ex
 
 
 def event_ids(ex: Exchange) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any
 from ..budget import Allowance
 from ..client import Client
 from ..contract import Contract
+from ..progress import NO_PROGRESS, Progress
 from ..session import RunOptions, ScenarioError
 from ..trace import Exchange
 from .specstep import body_of
@@ -46,9 +47,11 @@ class PosDriver:
         self._job = contract.endpoints["get_job"].template
         self._respond = contract.endpoints["respond"].template
         self.paid: Allowance | None = None
+        self.progress: Progress = NO_PROGRESS
 
     def configure(self, options: RunOptions) -> None:
         """Apply the run's options: poll pace, deadline, the paid-operation budget."""
+        self.progress = options.progress
         if options.poll_interval is not None:
             self.poll_interval = options.poll_interval
         if options.deadline is not None:
@@ -109,6 +112,7 @@ class PosDriver:
         start = self.client.clock.now()
         while True:
             job = self.status(job_id)
+            self.progress.observe("pos job", job_id, job, state="status", detail="stage")
             if on_tick is not None:
                 on_tick(job)
             if done(job):
@@ -128,6 +132,7 @@ class PosDriver:
         start = self.client.clock.now()
         while True:
             job = self.status(job_id)
+            self.progress.observe("pos job", job_id, job, state="status", detail="stage")
             if job.get("status") in (*self.terminal, PAUSED):
                 return job
             if self.client.clock.now() - start > self.deadline:

@@ -15,6 +15,7 @@ from typing import Any
 from ..budget import Allowance
 from ..client import Client
 from ..contract import Contract
+from ..progress import NO_PROGRESS, Progress
 from ..session import InputRefused, RunOptions, ScenarioError
 from ..trace import Exchange
 
@@ -50,10 +51,15 @@ class SpecStepDriver:
         self.turn_poll_interval = float(settings.get("turn_poll_interval_seconds", 3))
         self.retryable = set(settings.get("retryable_turn_errors", ["INTERVIEW_TURN_TIMEOUT"]))
         self.deadline = float(settings.get("deadline_seconds", 2700))
+        self.resume_window = float(settings.get("clarification_resume_seconds", 120))
+        self._answered_at: dict[str, float] = {}
+        """Generation → when its pause first got an accepted answer batch."""
         self.paid: Allowance | None = None
+        self.progress: Progress = NO_PROGRESS
 
     def configure(self, options: RunOptions) -> None:
         """Apply the run's options: poll pace, deadline, the paid-generation budget."""
+        self.progress = options.progress
         if options.poll_interval is not None:
             self.poll_interval = options.poll_interval
             self.turn_poll_interval = min(self.turn_poll_interval, options.poll_interval)
@@ -92,6 +98,7 @@ class SpecStepDriver:
         start = self.client.clock.now()
         while True:
             body = body_of(self.client.request("GET", f"/v1/interviews/turns/{job_id}"), 200)
+            self.progress.observe("specstep turn job", job_id, body, state="status")
             if body.get("status") in ("completed", "failed"):
                 return body
             if self.client.clock.now() - start > self.deadline:
@@ -158,9 +165,12 @@ class SpecStepDriver:
             "GET", f"/v1/generations/{generation_id}/clarifications"), 200)
 
     def answer(self, generation_id: str, answers: Any, note: str = "") -> Exchange:
-        return self.client.request(
+        ex = self.client.request(
             "POST", f"/v1/generations/{generation_id}/clarifications/answers",
             json={"answers": answers}, note=note)
+        if ex.status == 200:
+            self._answered_at.setdefault(generation_id, ex.finished_at)
+        return ex
 
     def poll_generation(self, generation_id: str,
                         until: Callable[[Mapping[str, Any]], bool] = lambda g: g.get(
@@ -174,6 +184,9 @@ class SpecStepDriver:
         start = self.client.clock.now()
         while True:
             record = self.generation(generation_id)
+            self.progress.observe("specstep generation", generation_id, record, state="state",
+                                  percent="progress_percent", detail="phase_detail",
+                                  eta="estimated_time_remaining_seconds")
             if on_tick is not None:
                 on_tick(record)
             if until(record):
@@ -181,12 +194,28 @@ class SpecStepDriver:
             state = record.get("state")
             if state in TERMINAL:
                 raise ScenarioError(f"generation {generation_id} ended {state!r}")
-            if state == PAUSED:
+            if state != PAUSED:
+                self._answered_at.pop(generation_id, None)
+            else:
                 (on_paused or self.answer_all)(generation_id)
             if self.client.clock.now() - start > self.deadline:
                 raise ScenarioError(f"generation {generation_id} still {state!r} after "
-                                    f"{self.deadline:g} s")
+                                    f"{self.deadline:g} s{self._stuck_pause(generation_id)}")
             self.client.clock.sleep(self.poll_interval)
+
+    def _stuck_pause(self, generation_id: str) -> str:
+        """At the deadline, a pause that an accepted batch did not end breaks
+        SS-CLAR-2; a poll past its window shows it (`leaves_state_within`), so
+        poll once more there if the deadline came first."""
+        answered = self._answered_at.get(generation_id)
+        if answered is None:
+            return ""
+        late = answered + self.resume_window - self.client.clock.now()
+        if late >= 0:
+            self.client.clock.sleep(late + min(self.poll_interval, 1.0))
+            self.generation(generation_id)
+        return (f", paused {self.client.clock.now() - answered:.0f} s after an accepted "
+                f"answer batch (SS-CLAR-2 allows {self.resume_window:g} s)")
 
     def pending(self, generation_id: str) -> list[dict[str, Any]]:
         """The pending clarifications (the well-formed items only)."""

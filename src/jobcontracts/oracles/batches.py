@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..trace import Trace, lookup
-from .context import Context, Observation, judgeable, request_body
+from .context import Context, Observation, answered, request_body
 from .registry import Params, Verdict, rule_kind
 from .requests import When, selected
 
@@ -64,7 +64,7 @@ def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict)
     """An exact batch is accepted; an inexact one is refused; any batch sent
     while the resource is not paused is refused."""
     for ex, params in ctx.requests(p.request):
-        if not judgeable(ex) or ex.credential != "valid" or p.key_param not in params:
+        if not answered(ex) or ex.credential != "valid" or p.key_param not in params:
             continue
         if not selected(ex, params, p.when, ctx, p.request):
             continue

@@ -191,11 +191,19 @@ def lookup_all(body: Any, dotted: str) -> list[Any]:
     return [found for item in items for found in (lookup_all(item, rest) if rest else [item])]
 
 
+def answered(ex: Exchange) -> bool:
+    """A real answer that a rule demanding a status judges: a 5xx too (a `500`
+    for an unknown intake is not the `404` SS-GEN-3 demands, as well as
+    SS-HTTP-1's server error). A transport error is `no_server_error`'s finding
+    and a 429 the rate-limit rules' (the client retried it)."""
+    return ex.status > 0 and ex.status != 429
+
+
 def judgeable(ex: Exchange) -> bool:
-    """A real answer that status rules may judge. A transport error or a 5xx is
-    `no_server_error`'s finding and a 429 the rate-limit rules'; judging them
-    again here would report one bug under several rules."""
-    return 0 < ex.status < 500 and ex.status != 429
+    """A real answer that rules about answers in general (a documented status
+    and schema) may judge: a 5xx is `no_server_error`'s finding, and judging
+    it again there would report one bug under several rules."""
+    return answered(ex) and ex.status < 500
 
 
 def record_key(spec: str, body: Mapping[str, Any], params: Mapping[str, str]) -> str | None:

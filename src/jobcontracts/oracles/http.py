@@ -171,7 +171,7 @@ def redirect_download(trace: Trace, p: RedirectDownload, ctx: Context, verdict: 
     API key, gives 200 and (for `zip`) a valid zip archive."""
     fetches = [ex for ex in trace if ex.credential == "none"]
     for ex, _ in ctx.requests(p.request):
-        if ex.credential != "valid" or ex.status in (0, 404, 429) or ex.status >= 500:
+        if ex.credential != "valid" or ex.status in (0, 404, 429):  # a 5xx is judged
             continue
         location = ex.header("location")
         if ex.status != p.status or not location:

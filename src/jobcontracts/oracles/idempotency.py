@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..trace import Exchange, Trace, lookup
-from .context import Cond, Context, holds, json_equal, judgeable, request_body
+from .context import Cond, Context, answered, holds, json_equal, request_body
 from .registry import Params, Verdict, rule_kind
 from .requests import When, selected
 
@@ -53,7 +53,7 @@ def idempotent_replay(trace: Trace, p: IdempotentReplay, ctx: Context, verdict: 
     scopes_of_key: dict[str, set[tuple[str, ...]]] = defaultdict(set)
     for ex, params in ctx.requests(p.request):
         key = ex.request_header(p.header)
-        if not judgeable(ex) or ex.credential != "valid" or key is None:
+        if not answered(ex) or ex.credential != "valid" or key is None:
             continue
         if not re.fullmatch(p.valid_key, key):
             continue

@@ -1,7 +1,9 @@
 """Judge a whole trace against every rule of a contract.
 
 A rule is *reached* in a trace when every one of its checks found something
-to judge; it is *violated* when any check found a violation. Whatever raised
+to judge (a check that covers a set also says which members it judged:
+the ledger calls a rule verified only once every member was); it is
+*violated* when any check found a violation. Whatever raised
 inside an oracle is itself reported, as a violation of that rule, so that a
 surprising server can never turn into an engine traceback.
 """
@@ -15,7 +17,7 @@ from typing import Any
 from ..contract import Contract, Rule
 from ..trace import Trace
 from .context import Context
-from .registry import REGISTRY, Kind, Verdict, Violation
+from .registry import REGISTRY, Kind, Parts, Verdict, Violation
 
 
 @dataclass
@@ -23,6 +25,8 @@ class RuleOutcome:
     rule: Rule
     checks_reached: list[int] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    checks_parts: list[Parts | None] = field(default_factory=list)
+    """Per check, the members of the set it covers (None: it covers no set)."""
 
     @property
     def reached(self) -> bool:
@@ -64,6 +68,7 @@ def judge_trace(contract: Contract, trace: Trace) -> dict[str, RuleOutcome]:
                     rule.id, f"could not be judged: {kind.name} raised "
                     f"{type(exc).__name__}: {exc} ({where.filename}:{where.lineno})", ()))
             outcome.checks_reached.append(verdict.reached)
+            outcome.checks_parts.append(verdict.parts)
             outcome.violations.extend(verdict.violations)
         outcomes[rule.id] = outcome
     return outcomes

@@ -2,14 +2,15 @@
 
 A rule kind is one oracle function `fn(trace, params, ctx, verdict)` and the
 pydantic model of its params. The function reads the trace, counts what it
-could judge (`verdict.reached`) and reports what is wrong
+could judge (`verdict.reached`; with `verdict.covers`, which members of a
+set it judged) and reports what is wrong
 (`verdict.violate`). It never raises on bad traffic: garbage from a server is a
 violation of some rule, not an engine error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -47,15 +48,36 @@ class Violation:
 
 
 @dataclass
+class Parts:
+    """The members of a set a check iterates over (`covers`): every member the
+    trace offered, and the ones the check judged."""
+
+    label: str
+    members: set[str] = field(default_factory=set)
+    judged: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Verdict:
     """What one check found in one trace."""
 
     rule: str
     reached: int = 0
     violations: list[Violation] = field(default_factory=list)
+    parts: Parts | None = None
 
-    def judged(self, count: int = 1) -> None:
+    def covers(self, label: str, members: Iterable[str]) -> None:
+        """Declare the set this check iterates over: it is exercised in full
+        only once every member has been judged (in this trace or another)."""
+        if self.parts is None:
+            self.parts = Parts(label)
+        self.parts.members.update(members)
+
+    def judged(self, count: int = 1, part: str | None = None) -> None:
         self.reached += count
+        if part is not None and self.parts is not None:
+            self.parts.members.add(part)
+            self.parts.judged.add(part)
 
     def violate(self, why: str, *exchanges: Exchange, fields: tuple[str, ...] = ()) -> None:
         self.reached += 1

@@ -5,14 +5,19 @@ and the client retries it."""
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from ..trace import ABSENT, Exchange, Trace, lookup
-from .context import Cond, Context, holds, judgeable, lookup_all, request_body
+from . import covers
+from .context import Cond, Context, answered, holds, lookup_all, request_body
 from .lawful import otherwise_valid
-from .registry import Params, Verdict, rule_kind
+from .registry import Loc, Params, Verdict, rule_kind
+
+if TYPE_CHECKING:
+    from ..contract import Contract
 
 
 class Around(Params):
@@ -68,7 +73,7 @@ def selected(ex: Exchange, params: dict[str, str], w: When, ctx: Context,
              endpoint: str = "*") -> bool:
     if ex.credential not in w.credential:
         return False
-    if not judgeable(ex) and ex.status not in (w.status or ()):
+    if not answered(ex) and ex.status not in (w.status or ()):
         return False
     if w.status is not None and ex.status not in w.status:
         return False
@@ -160,15 +165,25 @@ class StatusFor(Params):
     request: str
     when: When = When()
     expect: list[int] = Field(min_length=1)
+    covers: list[str] = []
+    """The set the check iterates over (`covers.py`): verified only once each
+    member was judged."""
+
+    def problems(self, contract: Contract) -> Iterator[tuple[Loc, str]]:
+        return covers.problems(self.covers, self.request, self.when, contract)
 
 
 @rule_kind("status_for", StatusFor)
 def status_for(trace: Trace, p: StatusFor, ctx: Context, verdict: Verdict) -> None:
-    """Requests selected by `when` get one of the `expect` statuses."""
+    """Requests selected by `when` get one of the `expect` statuses (a 5xx
+    too: it is not the answer the rule demands)."""
+    cover = covers.cover(p.covers, p.request, p.when, ctx)
+    if cover is not None:
+        verdict.covers(cover.label, cover.members)
     for ex, params in ctx.requests(p.request):
         if selected(ex, params, p.when, ctx, p.request):
             if ex.status in p.expect:
-                verdict.judged()
+                verdict.judged(part=None if cover is None else cover.member(ex))
             else:
                 verdict.violate(f"expected {_alts(p.expect)}, got {ex.status}", ex,
                                 fields=("error.code",))

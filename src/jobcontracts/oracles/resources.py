@@ -9,7 +9,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from pydantic import Field
 
 from ..trace import ABSENT, Trace, lookup
-from .context import Context, holds, judgeable
+from .context import Context, answered, holds
 from .projection import RecordParams
 from .registry import Verdict, rule_kind
 
@@ -73,7 +73,7 @@ def links_resolve(trace: Trace, p: LinksResolve, ctx: Context, verdict: Verdict)
             if not isinstance(link, str) or not link:
                 continue
             target = urlsplit(urljoin(obs.exchange.url, link))
-            follow = next((ex for ex in exchanges if ex.seq > obs.seq and judgeable(ex)
+            follow = next((ex for ex in exchanges if ex.seq > obs.seq and answered(ex)
                            and _same_resource(urlsplit(ex.url), target)), None)
             if follow is None:
                 continue

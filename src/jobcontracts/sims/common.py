@@ -164,13 +164,21 @@ def bearer_token(request: httpx.Request) -> str | None:
 class Fault:
     """One deliberate defect: its kebab-case name, the rule it breaks, what it does.
 
-    Each simulator's faults break exactly one contract rule each and leave
-    every other rule intact: a suite run against the faulty simulator must
-    fail on that rule and on no other."""
+    Each simulator's faults break exactly one contract rule each (and the
+    `also` rules, where one answer breaks several) and leave every other rule
+    intact: a suite run against the faulty simulator must fail on those rules
+    and on no other."""
 
     name: str
     rule: str
     summary: str
+    also: tuple[str, ...] = ()
+    """Rules the fault legitimately breaks too (a `500` where a rule demands a
+    `404` breaks that rule and the no-5xx rule alike)."""
+
+    @property
+    def rules(self) -> frozenset[str]:
+        return frozenset((self.rule, *self.also))
 
 
 def checked_fault_names(names: Iterable[str] | None, known: Mapping[str, Fault],

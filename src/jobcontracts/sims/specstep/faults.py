@@ -1,7 +1,8 @@
 """Named faults of the SpecStep simulator.
 
 Each fault breaks exactly one contract rule (its `rule`, an `SS-*` id of
-CONTRACT-DEFAULTS.md) and leaves every other rule intact, so that a contract
+CONTRACT-DEFAULTS.md, and its `also` rules where one answer breaks several)
+and leaves every other rule intact, so that a contract
 suite run against `SpecStepSimulator(faults={name})` must fail on that rule
 and on no other.
 """
@@ -98,6 +99,12 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "Any UUID-looking intake_id is accepted, known or not.",
     ),
     Fault(
+        "unknown-intake-500",
+        "SS-GEN-3",
+        "An unknown intake_id gets a 500 (with the error envelope) instead of 404.",
+        also=("SS-HTTP-1",),
+    ),
+    Fault(
         "projection-omits-nulls",
         "SS-PROJ-0",
         "Null-valued keys are left out of GenerationStatus records.",
@@ -178,6 +185,11 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "retry-after-lies",
         "SS-RATE-3",
         "Retry-After says 1, but the key stays throttled for 600 s.",
+    ),
+    Fault(
+        "rate-limit-never-lifts",
+        "SS-RATE-3",
+        "Once a key is throttled it stays throttled: every request gets 429, Retry-After 1.",
     ),
 )
 
