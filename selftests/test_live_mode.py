@@ -94,6 +94,9 @@ def test_request_budget_stops_the_run_cleanly(tmp_path):
 #: (2 tokens per simulated second), or a 429's one-second Retry-After would
 #: sleep through the episode.
 SLOWER = {"eta-negative": (60, 0.05), "progress-regresses": (60, 0.05),
+          # A job reads completed for 30 simulated s, then running again: at
+          # speed 600 a loaded machine's poll (30 simulated s) may miss the first.
+          "turn-unfinishes": (60, 0.05),
           "requeued-after-pause": (20, 0.15)}
 MORE_BUDGET = {"ordinal-rejected": 8}  # the full run's generation, then each profile
 
