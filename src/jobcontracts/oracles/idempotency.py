@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..trace import Exchange, Trace, lookup
-from .context import Cond, Context, answered, holds, json_equal, request_body
+from .context import Context, answered, json_equal, request_body
 from .registry import Params, Verdict, rule_kind
 from .requests import When, selected
 
@@ -35,13 +35,11 @@ class IdempotentReplay(Params):
     created: list[int] = [202]
     case: Literal["completed", "in_flight", "body_mismatch", "new_scope"]
     expect: list[int] = Field(min_length=1)
-    valid_body: Cond | None = None
-    """Only requests whose body holds this are judged: an invalid body may be
-    refused for being invalid before its key is looked at (no document
-    orders the two), so it says nothing about the key."""
     when: When = When()
     """Only requests selected by this are judged (originals and retries alike):
-    `otherwise_valid`, and no state check that may lawfully come first."""
+    `otherwise_valid` (an invalid body may be refused before its key is looked
+    at; no document orders the two), and no state check that may lawfully
+    come first."""
 
 
 @rule_kind("idempotent_replay", IdempotentReplay)
@@ -56,8 +54,6 @@ def idempotent_replay(trace: Trace, p: IdempotentReplay, ctx: Context, verdict: 
         if not answered(ex) or ex.credential != "valid" or key is None:
             continue
         if not re.fullmatch(p.valid_key, key):
-            continue
-        if p.valid_body is not None and not holds(request_body(ex), p.valid_body):
             continue
         if not selected(ex, params, p.when, ctx, p.request):
             continue
