@@ -11,6 +11,9 @@ import fcntl
 import os
 from pathlib import Path
 
+#: A live run's request budget per API when the user sets none.
+DEFAULT_LIVE_REQUESTS = 2000
+
 
 class BudgetExceeded(Exception):
     """A limit the user set is reached; the test stops there and is skipped."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+import weakref
 from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
@@ -50,9 +51,23 @@ def _plain_json(value: Any) -> bool:
     return True
 
 
+#: Answers per exchange: a trace is judged again after every fuzzed case, and an
+#: exchange's request never changes.
+_ANSWERS: weakref.WeakKeyDictionary[
+    Exchange, dict[tuple[int, frozenset[str]], tuple[Endpoint, bool]]] = weakref.WeakKeyDictionary()
+
+
 def otherwise_valid(ex: Exchange, endpoint: Endpoint, exempt: Collection[str] = ()) -> bool:
     """Does the request, apart from the body fields and headers named in
     `exempt`, carry only what its endpoint declares, valid and plain?"""
+    known = _ANSWERS.setdefault(ex, {})
+    key = (id(endpoint), frozenset(exempt))
+    if key not in known or known[key][0] is not endpoint:
+        known[key] = (endpoint, _otherwise_valid(ex, endpoint, exempt))
+    return known[key][1]
+
+
+def _otherwise_valid(ex: Exchange, endpoint: Endpoint, exempt: Collection[str]) -> bool:
     for name, schema in endpoint.headers.items():
         if name in exempt:
             continue
