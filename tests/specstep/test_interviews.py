@@ -23,7 +23,7 @@ def test_interview_lifecycle(specstep):
         d.get_interview(interview_id)
     d.wait_a_while()
     for job_id in jobs:  # terminal jobs stay as they were
-        d.poll_turn(job_id)
+        d.get_turn(job_id, note="re-poll of a finished job")
     d.complete(interview_id)
     d.get_interview(interview_id)
     d.complete(interview_id)

@@ -93,6 +93,11 @@ class SpecStepDriver:
         return self.client.request("POST", path, json={"message": message}, headers=headers,
                                    credential=credential, note=note)
 
+    def get_turn(self, job_id: str, note: str = "") -> Exchange:
+        """One poll: a finished job is read again once, not waited on (a job that
+        left its terminal state is already the violation a rule judges)."""
+        return self.client.request("GET", f"/v1/interviews/turns/{job_id}", note=note)
+
     def poll_turn(self, job_id: str) -> dict[str, Any]:
         """Poll a turn job until it is completed or failed."""
         start = self.client.clock.now()
