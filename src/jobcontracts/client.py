@@ -10,15 +10,19 @@ A server-sent event stream is read line by line (`stream`) and recorded as one
 exchange holding the bytes received; the read stops at the terminal event (once
 the server has ended the stream, or a grace period after), at a deadline on
 the run's clock, or when the driver hangs up, so that no stream can hang a run.
+A WebSocket connection (`websocket`) is one exchange too, its messages stamped
+as they arrive (see `websocket.py`), read under the same kinds of limits.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import json as jsonlib
+import ssl
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
-from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urljoin
 
 import httpx
 from httpx_sse._decoders import SSELineDecoder
@@ -27,6 +31,9 @@ from .budget import Allowance
 from .clock import Clock
 from .oracles.http import retry_after_seconds
 from .trace import HUNG_UP, Exchange, OwnIdDecoder, Trace, event_name
+
+if TYPE_CHECKING:
+    from .websocket import WsReader
 
 INVALID_KEY = "sf_jobcontracts_invalid_key"
 _UNSET: Any = object()
@@ -49,7 +56,8 @@ class Client:
         asks for an hour each time, cannot make a run sleep for hours."""
         self.waited = 0.0
         self.requests = requests
-        self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+        self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False,
+                                  verify=_ssl_context())
 
     def close(self) -> None:
         self._http.close()
@@ -87,6 +95,37 @@ class Client:
             method, url, head, b"", "api", credential, note,
             reader=_StreamReader(self.clock, set(until), deadline, grace, stop_after,
                                  name_key)))
+
+    def websocket(self, path: str, *, params: Mapping[str, str | int] | None = None,
+                  headers: Mapping[str, str] | None = None, deadline: float,
+                  until: Collection[str] = (), grace: float = 5.0, until_close: bool = True,
+                  stop_after: int | None = None, name_key: str = "type",
+                  credential: str = "valid", note: str = "") -> Exchange:
+        """Open a WebSocket connection (the credential on the upgrade request)
+        and read it into one exchange, each message stamped as it arrives.
+
+        The read ends when the server closes the connection; or `grace` s
+        after a message whose JSON `name_key` is in `until` if the server has
+        not closed by then (at once, hanging up, unless `until_close`); or
+        `deadline` s after the request with no such message; or, on purpose,
+        after `stop_after` messages. Every way but the first leaves the reason
+        in `Exchange.error`. A refused upgrade (`401`, `404`) is an ordinary
+        exchange with its body."""
+        from .websocket import WsReader, upgrade_headers
+
+        url = self._url(path)
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        head = self._headers({**(headers or {})}, credential)
+
+        def send() -> Exchange:
+            head.update(upgrade_headers(f"{url} {self.trace.next_seq()}"))
+            reader = WsReader(self.clock, deadline, until, grace, until_close, stop_after,
+                              name_key, read_timeout=self._http.timeout.read or 30.0)
+            return self._send("GET", url, head, b"", "api", credential, note,
+                              websocket=reader)
+
+        return self._retrying(send)
 
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
@@ -128,7 +167,8 @@ class Client:
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes,
               origin: str, credential: str, note: str,
-              reader: _StreamReader | None = None) -> Exchange:
+              reader: _StreamReader | None = None,
+              websocket: WsReader | None = None) -> Exchange:
         if self.requests is not None:
             self.requests.take()
         started = self.clock.now()
@@ -141,7 +181,9 @@ class Client:
         else:
             streaming = reader is not None and _is_event_stream(response)
             try:
-                if reader is not None and streaming:
+                if websocket is not None and response.status_code == 101:
+                    error = websocket.read(response, started)
+                elif reader is not None and streaming:
                     error = reader.read(response, started)
                     response_body = bytes(reader.raw)
                 else:
@@ -159,7 +201,9 @@ class Client:
             request_headers=dict(request.headers), request_body=body,
             status=status, response_headers=response_headers, response_body=response_body,
             started_at=started, finished_at=self.clock.now(), origin=origin,
-            credential=credential, error=error, note=note)
+            credential=credential, error=error, note=note,
+            ws_messages=tuple(websocket.messages) if websocket is not None else (),
+            ws_close_code=websocket.close_code if websocket is not None else None)
         self.trace.append(exchange)
         return exchange
 
@@ -206,3 +250,10 @@ class _StreamReader:
                 if terminal_at is None and now - started > self.deadline:
                     return f"stream deadline: no terminal event within {self.deadline:g} s"
         return None
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One for the process: loading the CA bundle takes ~50 ms of CPU, and a run
+    opens a client for every example."""
+    return httpx.create_ssl_context()
