@@ -20,11 +20,16 @@ from .suite_runner import run_suite
 
 SEED = os.environ.get("JOBCONTRACTS_SEED", "0")
 #: The APIs whose simulators this sweeps, and how many rules each contract has.
-RULES = {"specstep": 33, "pos": 7, "interrogation": 12}
+RULES = {"specstep": 39, "pos": 9, "interrogation": 14}
 CASES = [(api, fault) for api in RULES for fault in sorted(api_support(api).faults)]
 SWEPT = os.environ.get("JOBCONTRACTS_FAULT_VARIANTS")
+#: Faults pinned to a variant: on the reference one, the state machine's 429s
+#: land a fault-committed turn inside a keyed 409's poll window, and
+#: `no_side_effect` then blames SS-IDEM-3 as well as SS-RATE-2.
+PINNED = {"refused-turn-committed": 3}
 VARIANT_CASES = ([(api, fault, int(v)) for api, fault in CASES for v in SWEPT.split(",")]
-                 if SWEPT else [(api, fault, i % 4) for i, (api, fault) in enumerate(CASES)])
+                 if SWEPT else [(api, fault, PINNED.get(fault, i % 4))
+                                for i, (api, fault) in enumerate(CASES)])
 
 
 @pytest.mark.parametrize(("api", "fault", "variant"), VARIANT_CASES,
@@ -47,9 +52,12 @@ def assert_caught(tmp_path, api, fault, variant):
 @pytest.mark.parametrize("seed", range(1, 21))
 def test_conforming_simulators_pass_with_any_seed_and_variant(tmp_path, seed):
     """Every API in one run per seed, each seed on its own variant: 20 lawful
-    servers per API, each met with different hypothesis examples."""
+    servers per API, each met with different hypothesis examples (the
+    selftest profile's ten per test: 200 over the sweep; the README's run
+    meets the reference server with the full profile)."""
     apis = [arg for api in RULES for arg in ("--api", api)]
-    run = run_suite(tmp_path, *apis, f"--hypothesis-seed={seed}", "--sim-variant", str(seed))
+    run = run_suite(tmp_path, *apis, f"--hypothesis-seed={seed}", "--sim-variant", str(seed),
+                    "--hypothesis-profile", "jobcontracts-selftest")
     assert run.returncode == 0, run.output[-3000:]
     assert run.with_status("verified") == set(run.rules), {
         rule_id: entry for rule_id, entry in run.rules.items() if entry["status"] != "verified"}

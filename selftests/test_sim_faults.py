@@ -97,6 +97,12 @@ class Audit:
             view: dict[str, Any] = body_of(self.send("GET", f"/v1/interviews/turns/{job_id}"))
             status, failed = view["status"], view["status"] == "failed"
             self.flag(
+                "SS-TURN-4",
+                status in ("queued", "running", "completed", "failed")
+                and is_uuid(view["job_id"]) and is_uuid(view["interview_id"]),
+                f"{status} job {view['job_id']!r} of {view['interview_id']!r}",
+            )
+            self.flag(
                 "SS-TURN-1",
                 (view["snapshot"] is not None) == (status == "completed"),
                 f"{status} job with snapshot {view['snapshot']!r:.40}",
@@ -119,7 +125,8 @@ class Audit:
     def run_turn(self, interview_id: str, message: str, key: str | None = None) -> dict[str, Any]:
         for _ in range(10):
             post = self.turn(interview_id, message, key)
-            assert post.status_code == 202, post.text
+            self.flag("SS-TURN-0", post.status_code == 202, f"a fresh turn got {post.status_code}")
+            assert post.status_code in (200, 202) and body_of(post)["job_id"], post.text
             view = self.wait_job(body_of(post)["job_id"])
             if view["status"] == "completed":
                 now = body_of(self.send("GET", f"/v1/interviews/{interview_id}"))
@@ -133,6 +140,13 @@ class Audit:
         created = self.send("POST", "/v1/interviews")
         assert created.status_code == 201
         a = body_of(created)["id"]
+        turns = body_of(created)["turns"]
+        self.flag(
+            "SS-INT-0",
+            is_uuid(a) and body_of(created)["status"] == "Active"
+            and bool(turns) and turns[0].get("role") == "agent",
+            f"created {created.text[:80]}",
+        )
         self.run_turn(a, "I want to build a customer-feedback portal.")
         astral = self.turn(a, "Emoji 🙂 and music 𝄞")
         if astral.status_code == 202:
@@ -180,6 +194,7 @@ class Audit:
         # SS-IDEM-5: the same key on another interview is a new request.
         b = body_of(self.send("POST", "/v1/interviews"))["id"]
         elsewhere = self.turn(b, "replay me", "idem-2")
+        self.flag("SS-TURN-0", elsewhere.status_code == 202, "b's first turn, a key new to b")
         self.flag(
             "SS-IDEM-5",
             elsewhere.status_code == 202 and self.users(b) == 1,
@@ -210,8 +225,10 @@ class Audit:
 
     # ------------------------------------------------------------------ generations
 
-    def remaining(self) -> int:
-        return int(body_of(self.send("GET", "/v1/me"))["generations_remaining"])
+    def remaining(self) -> int | None:
+        me = self.send("GET", "/v1/me")
+        self.flag("SS-AUTH-2", me.status_code == 200, f"GET /v1/me -> {me.status_code}")
+        return int(body_of(me)["generations_remaining"]) if me.status_code == 200 else None
 
     def generations(self, intake: str) -> str:
         before, created, main = self.remaining(), 0, ""
@@ -230,7 +247,9 @@ class Audit:
                 "POST", "/v1/generations", json={"intake_id": intake, "review_profile": bad}
             )
             self.flag("SS-GEN-2", response.status_code == 400, f"{bad!r} accepted")
-        self.flag("SS-GEN-2", before - self.remaining() == created, "a refused POST created")
+        after = self.remaining()
+        if before is not None and after is not None:
+            self.flag("SS-GEN-2", before - after == created, "a refused POST created")
         unknown = self.send(
             "POST",
             "/v1/generations",
@@ -241,6 +260,11 @@ class Audit:
 
     def check_record(self, prev: dict[str, Any] | None, rec: dict[str, Any]) -> None:
         self.flag("SS-PROJ-0", all(key in rec for key in STATUS_KEYS), f"keys {sorted(rec)}")
+        self.flag("SS-PROJ-8", is_uuid(rec.get("id")), f"id {rec.get('id')!r}")
+        for key in ("phase_detail", "progress_explanation", "billing_state",
+                    "recoverable_error_category"):
+            self.flag("SS-PROJ-8", rec.get(key) is None or isinstance(rec[key], str),
+                      f"{key} {rec.get(key)!r}")
         state, package = rec.get("state"), rec.get("package_id")
         progress = rec.get("progress_percent")
         self.flag("SS-PROJ-1", state in STATES, f"state {state!r}")
@@ -298,6 +322,7 @@ class Audit:
     def clarify(self, generation_id: str, listing: dict[str, Any]) -> None:
         """Send wrong batches (SS-CLAR-3), then the right one (SS-CLAR-2)."""
         url = f"/v1/generations/{generation_id}/clarifications"
+        answered = False  # a wrong batch a fault accepted answers the pause
         for change in ("omit", "unknown", "repeat", "space", "punctuation", "nfd", "case"):
             qs = [c["question"] for c in listing["clarifications"]]
             wrong = {
@@ -312,6 +337,7 @@ class Audit:
             if wrong == qs:
                 continue
             response = self.answers(generation_id, wrong)
+            answered = answered or response.status_code == 200
             after = body_of(self.send("GET", url))
             self.flag(
                 "SS-CLAR-3",
@@ -320,7 +346,11 @@ class Audit:
             )
             listing = after
         qs = [c["question"] for c in listing["clarifications"]]
+        if answered:
+            return
         self.flag("SS-CLAR-2", self.answers(generation_id, qs).status_code == 200, "refused")
+        again = self.answers(generation_id, qs)  # answered, not yet resumed
+        self.flag("SS-CLAR-4", again.status_code == 409, f"a second batch got {again.status_code}")
 
     def timeline(self, generation_id: str) -> dict[str, Any] | None:
         prev: dict[str, Any] | None = None
@@ -332,6 +362,13 @@ class Audit:
             self.check_record(prev, rec)
             listing = body_of(self.send("GET", f"/v1/generations/{generation_id}/clarifications"))
             state = rec.get("state")
+            self.flag(
+                "SS-CLAR-5",
+                all(isinstance(c, dict) and {"agent", "section", "question", "why",
+                                             "proposedDefault"} <= c.keys()
+                    for c in listing["clarifications"]),
+                f"{listing['clarifications']!r:.80}",
+            )
             self.flag(
                 "SS-CLAR-1",
                 listing["state"] == state and bool(listing["clarifications"]) == (state == PAUSED),
@@ -405,12 +442,11 @@ class Audit:
         api = Api(self.faults, rate_limit=(3, 0.5))
         interview_id = body_of(self.send("POST", "/v1/interviews", api))["id"]
         for message in ("rl-1", "rl-2"):
-            assert (
-                self.send(
-                    "POST", f"/v1/interviews/{interview_id}/turns", api, json={"message": message}
-                ).status_code
-                == 202
-            )
+            status = self.send(
+                "POST", f"/v1/interviews/{interview_id}/turns", api, json={"message": message}
+            ).status_code
+            self.flag("SS-TURN-0", status == 202, f"a fresh turn got {status}")
+            assert status in (200, 202)
         served = False
         for _ in range(5):
             response = self.send(

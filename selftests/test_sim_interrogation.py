@@ -40,7 +40,9 @@ from .ia_kit import BASE, PROBLEM, PROFILE_FIELDS, STATUS_KEYS, Api, Audit, Sse
 RULES = {
     "IA-REQ-1",
     "IA-REQ-2",
+    "IA-REQ-3",
     "IA-STAT-1",
+    "IA-STAT-2",
     "IA-SSE-1",
     "IA-SSE-2",
     "IA-SSE-3",
@@ -103,7 +105,36 @@ SYMPTOMS = {
     "catalog-missing-field": "small_business_owner_35_55 lacks a field",
     "catalog-duplicate-id": "'enterprise_it_admin_30_50', 'adult_tech_consumer_30_45']",
     "catalog-id-rejected": "retail_store_manager_40_60 refused",
+    "stakeholder-id-wins": "'stakeholder_id': 'no_such_stakeholder'",
+    "started-at-iso-string": "'started_at': '",
 }
+
+
+class DocumentAudit(Audit):
+    """`ia_kit.Audit`, and the document rules it does not check yet: the
+    profile's precedence (IA-REQ-3) and the status record's times (IA-STAT-2)."""
+
+    def check_status(self, simulation_id: str) -> dict[str, Any]:
+        record = super().check_status(simulation_id)
+        started, completed = record["started_at"], record["completed_at"]
+        self.flag(
+            "IA-STAT-2",
+            isinstance(started, int | float) and not isinstance(started, bool)
+            and (completed is None or isinstance(completed, int | float)),
+            f"{simulation_id[:8]} {record}",
+        )
+        return record
+
+    def check_requests(self) -> None:
+        super().check_requests()
+        body = {"user_input": PROBLEM, "stakeholder_id": "no_such_stakeholder",
+                "stakeholder_profile": "I am a 40 year old operations manager.",
+                "max_interview_messages": 4}
+        response = self.api.create(**body)
+        accepted = response.status_code in (200, 201, 202)  # a 200 is IA-REQ-2's finding
+        self.flag("IA-REQ-3", accepted, f"{body!r} -> {response}")
+        if accepted:
+            self.check_status(str(response.json()["simulation_id"]))
 
 
 def payloads(events: list[Sse], name: str) -> list[dict[str, Any]]:
@@ -196,7 +227,7 @@ def test_document_flow() -> None:
 
 @pytest.mark.parametrize("seed", [0, 7, 123])
 def test_audit_of_the_conforming_simulator_is_clean(seed: int) -> None:
-    assert Audit((), seed=seed).run() == {}
+    assert DocumentAudit((), seed=seed).run() == {}
 
 
 @pytest.mark.parametrize("limit", [2, 3, 8, 40])
@@ -383,7 +414,7 @@ def test_concurrent_streams_in_threads() -> None:
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_breaks_exactly_its_rule(name: str) -> None:
-    broken = Audit({name}).run()
+    broken = DocumentAudit({name}).run()
     assert set(broken) == {FAULTS[name].rule}, broken
     findings = "\n".join(broken[FAULTS[name].rule])
     assert SYMPTOMS[name] in findings, findings

@@ -41,6 +41,37 @@ from .pos_kit import (
 )
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+STATUSES = ("pending", "running", "needs_clarification", "completed", "failed")
+STAGES = ("queued", "gathering", "generating", "testing", "retrying", "done")
+
+
+class DocumentRules(Rules):
+    """The kit's rules and the document's own POS-PROJ-5 (the listed statuses
+    and stages) and POS-SCHEMA-2 (zoned createdAt / updatedAt). Those findings
+    are theirs alone: as in the contract, POS-PROJ-1 does not judge the stage
+    beside needs_clarification, and POS-PROJ-3 orders only what parses."""
+
+    def job(self, job: dict[str, Any], where: str = "") -> None:
+        status, stage = job.get("status"), job.get("stage")
+        self.flag("POS-PROJ-5", status in STATUSES and stage in STAGES,
+                  f"{where}: {status}/{stage}")
+        stamps = [job.get("createdAt"), job.get("updatedAt")]
+        zoned = all(parse_time(t) is not None for t in stamps)
+        self.flag("POS-SCHEMA-2", zoned, f"{where}: createdAt/updatedAt {stamps}")
+        lawful = dict(job)
+        if status == "needs_clarification" and stage not in STAGES:
+            lawful["stage"] = "gathering"
+        if not zoned:
+            lawful["createdAt"] = lawful["updatedAt"] = "2026-01-01T00:00:00Z"
+        super().job(lawful, where)
+
+
+class DocumentAudit(Audit):
+    """`pos_kit.Audit`, judging with `DocumentRules`."""
+
+    def __init__(self, faults: frozenset[str] | set[str] = frozenset(), **kw: Any) -> None:
+        super().__init__(faults, **kw)
+        self.rules = DocumentRules()
 
 
 def phases(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -73,13 +104,14 @@ def test_public_interface() -> None:
     )
     assert sim.handle == sim.router.handler
     assert DEFAULT_API_KEY == "pos_test_simulator_key"
-    assert 10 <= len(FAULTS) <= 14
+    assert 12 <= len(FAULTS) <= 18
     assert all(isinstance(f, Fault) and f.name == name for name, f in FAULTS.items())
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) for name in FAULTS)
     rules = {f.rule for f in FAULTS.values()}
-    assert rules == {f"POS-PROJ-{n}" for n in range(1, 5)} | {
+    assert rules == {f"POS-PROJ-{n}" for n in range(1, 6)} | {
         "POS-AUTH-1",
         "POS-SCHEMA-1",
+        "POS-SCHEMA-2",
         "POS-RESP-1",
     }
     with pytest.raises(ValueError, match=r"no-such-fault.*valid names:.*attempt-skips"):
@@ -232,7 +264,7 @@ def test_seeded_mix_meets_every_fate() -> None:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_audit_of_the_conforming_simulator_is_clean(seed: int) -> None:
-    assert Audit(seed=seed).run() == {}
+    assert DocumentAudit(seed=seed).run() == {}
 
 
 def test_deterministic_given_seed_clock_and_requests() -> None:
@@ -396,7 +428,7 @@ def test_rate_limit_refuses_with_retry_after_and_no_effect() -> None:
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_breaks_exactly_its_rule(name: str) -> None:
-    broken = Audit({name}).run()
+    broken = DocumentAudit({name}).run()
     assert set(broken) == {FAULTS[name].rule}, broken
 
 
@@ -411,6 +443,21 @@ def test_symptom_auth_ignored() -> None:
     assert api.send("GET", f"{PREFIX}/jobs/{job_id}", headers={}).status_code == 200
     assert api.send("GET", f"{PREFIX}/jobs/{job_id}", headers={"X-Api-Key": "x"}).status_code == 200
     assert_envelope(api.send("POST", f"{PREFIX}/generate", headers={}, json={}), 401)
+
+
+def test_symptom_stage_while_paused() -> None:
+    api = PosApi({"stage-while-paused"})
+    records = api.run(api.create("orders clarify"), step=1.0)
+    assert ("needs_clarification", "waiting") in phases(records)
+    assert all(job["stage"] in STAGES for job in records if job["status"] != "needs_clarification")
+
+
+def test_symptom_timestamps_not_rfc3339() -> None:
+    api = PosApi({"timestamps-not-rfc3339"})
+    job = api.job(api.create("orders"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", job["createdAt"])
+    assert parse_time(job["updatedAt"]) is None
+    assert all(ISO_MS.match(entry["timestamp"]) for entry in job["logs"])
 
 
 def test_symptom_unknown_job_500() -> None:

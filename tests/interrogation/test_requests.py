@@ -1,4 +1,4 @@
-"""IA-REQ-1 and IA-REQ-2: which bodies start a run, which are refused and how.
+"""IA-REQ-1..3: which bodies start a run, which are refused and how.
 
 Refused bodies cost nothing, live or not; bodies that start a run are paid,
 so a live run sends them only from budget the stream tests do not need.
@@ -49,6 +49,19 @@ def test_invalid_request_is_refused(interrogation, body):
     d.create(body, paid=False, note="invalid request")
 
 
+def test_profile_overrides_stakeholder_id(interrogation):
+    """IA-REQ-3: with both fields the profile wins, so an unknown id beside it
+    is no 404. One paid run, taken live from budget the stream tests leave."""
+    d = interrogation.driver
+    d.stakeholder_ids()
+    created = d.create({"user_input": PROBLEM, "stakeholder_profile": PROFILE,
+                        "stakeholder_id": "no_such_stakeholder", "max_interview_messages": 8},
+                       keep=2 if interrogation.live else 0, note="both stakeholder fields")
+    answer = created.json
+    if created.status == 202 and isinstance(answer, dict):
+        d.status(str(answer.get("simulation_id")))
+
+
 #: Bodies no rule covers: accepted (a paid run) or refused with 400 or 422.
 UNRULED = [
     ("empty user_input", {"user_input": ""}),
@@ -67,8 +80,6 @@ UNRULED = [
     ("blank stakeholder_id, a profile", {"user_input": PROBLEM, "stakeholder_id": "",
                                          "stakeholder_profile": PROFILE}),
     ("blank profile, a listed stakeholder", {"user_input": PROBLEM, "stakeholder_profile": ""}),
-    ("both, an unknown stakeholder_id", {"user_input": PROBLEM, "stakeholder_profile": PROFILE,
-                                         "stakeholder_id": "no_such_stakeholder"}),
     ("profile as an object", {"user_input": PROBLEM, "stakeholder_profile": {"title": "CFO"}}),
     ("unknown stakeholder, no user_input", {"stakeholder_id": "no_such_stakeholder"}),
     ("unknown stakeholder, bad limit", {"user_input": PROBLEM,

@@ -1,4 +1,5 @@
-"""SS-AUTH-1: every /v1/* endpoint refuses a missing or wrong key, and does nothing."""
+"""SS-AUTH-1: every /v1/* endpoint refuses a missing or wrong key, and does nothing;
+SS-AUTH-2: the document's "verify the key" accepts a valid one."""
 
 import uuid
 
@@ -33,3 +34,8 @@ def test_keyless_requests_are_refused(specstep, credential, method, path, body):
     specstep.client.request(method, path.format(interview=interview_id),
                             credential=credential, note=f"{credential} key", **kwargs)
     d.get_interview(interview_id)
+
+
+def test_valid_key_is_verified(specstep):
+    """The sample's first call: `GET /v1/me` with the run's key."""
+    specstep.client.request("GET", "/v1/me", note="verify the key")

@@ -1,4 +1,4 @@
-"""All-or-nothing clarification batches, as properties: SS-CLAR-1..3.
+"""All-or-nothing clarification batches, as properties: SS-CLAR-1..5.
 
 Every kind of inexact batch is also probed, deterministically, by the one
 paid generation of `test_generations.py::test_full_generation`."""
@@ -17,8 +17,6 @@ def paused_generation(d):
     generation_id = body_of(d.start_generation(d.intake(), "Fast"), 202)["id"]
     d.poll_generation(generation_id, until=lambda g: g.get("state") == PAUSED)
     return generation_id
-
-
 
 
 @given(data=st.data())
@@ -45,6 +43,10 @@ def test_exact_batches_in_any_order_resume(specstep, data):
         questions = d.pending_questions(generation_id)
         if not questions:
             return
-        d.answer(generation_id, data.draw(exact_batches(questions), label="batch"))
+        batch = data.draw(exact_batches(questions), label="batch")
+        if d.answer(generation_id, batch).status == 200:
+            # SS-CLAR-4: answered, not yet resumed: a further batch gets 409.
+            d.answer(generation_id, batch, note="the same batch again, before the resume")
+            d.clarifications(generation_id)
         d.poll_generation(generation_id, until=lambda g: g.get("state") != PAUSED)
         d.clarifications(generation_id)

@@ -1,4 +1,4 @@
-"""Generations: SS-GEN-*, every SS-PROJ-* over a full run, SS-PKG-1, SS-CLAR-4."""
+"""Generations: SS-GEN-*, every SS-PROJ-* over a full run, SS-PKG-1, SS-CLAR-4, SS-CLAR-5."""
 
 
 import pytest
@@ -68,7 +68,11 @@ def test_full_generation(specstep):
             d.answer(generation_id, inexact_batch(questions, how), note=f"inexact ({how})")
             d.clarifications(generation_id)
             d.generation(generation_id)
-        d.answer_all(generation_id)
+        accepted = d.answer_all(generation_id)
+        if accepted is not None and accepted.status == 200:
+            d.answer(generation_id, accepted.request_json["answers"],
+                     note="the same batch again, before the resume")
+            d.clarifications(generation_id)
 
     final = d.poll_generation(generation_id, on_tick=every_tick, on_paused=on_paused)
     d.wait_a_while()

@@ -62,7 +62,8 @@ def _pending(obs: Observation, p: Batch) -> list[str] | None:
 @rule_kind("all_or_nothing_batch", Batch)
 def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict) -> None:
     """An exact batch is accepted; an inexact one is refused; any batch sent
-    while the resource is not paused is refused."""
+    while the resource is not paused, or after a batch was accepted and before
+    the resume, is refused."""
     for ex, params in ctx.requests(p.request):
         if not answered(ex) or ex.credential != "valid" or p.key_param not in params:
             continue
@@ -73,7 +74,15 @@ def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict)
         if asked is None:
             continue  # a malformed batch: only the generic rules judge it
         before, after = ctx.around(p.pending, key, ex.seq)
-        if before is None or _already_answered(ctx, p, key, ex.seq):
+        if before is None:
+            continue
+        in_window, asked_before = _answered(ctx, p, key, ex.seq)
+        if in_window:
+            # SS-CLAR-4's second clause: the questions are answered, and the
+            # pause, as polled just after, is still the one answered.
+            if p.case == "not_paused" and _still_that_pause(asked_before, after, p):
+                _expect(verdict, p, ex, before, "a batch was already accepted for this pause, "
+                        "and the generation had not resumed")
             continue
         pending = _pending(before, p)
         paused = lookup(before.body, p.state_field) == p.paused
@@ -89,15 +98,34 @@ def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict)
             _expect(verdict, p, ex, before, "exact batch" if exact else _inexact(asked, pending))
 
 
-def _already_answered(ctx: Context, p: Batch, key: str, seq: int) -> bool:
-    """Was this pause already answered? Until the resume, the documents do not
-    say what a further batch gets, so such a batch proves nothing."""
+def _answered(ctx: Context, p: Batch, key: str,
+              seq: int) -> tuple[bool, Observation | None]:
+    """Was this pause already answered (a batch accepted, and no poll since
+    showing the resource no longer paused: a later pause is a new one)? And the
+    pending list as polled before that accepted batch. A batch sent in between
+    is neither exact nor inexact: the questions are answered, so only
+    SS-CLAR-4's `409` judges it."""
     accepted = [ex.seq for ex, params in ctx.requests(p.request)
-                if ex.seq < seq and ex.status in p.accepted and params.get(p.key_param) == key]
+                if ex.seq < seq and ex.status in p.accepted and ex.credential == "valid"
+                and params.get(p.key_param) == key]
     if not accepted:
+        return False, None
+    if any(accepted[-1] < obs.seq < seq and lookup(obs.body, p.state_field) != p.paused
+           for obs in ctx.records(p.pending).get(key, [])):
+        return False, None
+    return True, ctx.around(p.pending, key, accepted[-1])[0]
+
+
+def _still_that_pause(answered: Observation | None, after: Observation | None,
+                      p: Batch) -> bool:
+    """Had the resource not resumed when the batch came? Polled just after it,
+    it still reads paused, with the very questions that were answered (a new
+    pause asking the same questions between two polls is beyond belief)."""
+    if answered is None or after is None or any(
+            lookup(o.body, p.state_field) != p.paused for o in (answered, after)):
         return False
-    return not any(accepted[-1] < obs.seq < seq and lookup(obs.body, p.state_field) != p.paused
-                   for obs in ctx.records(p.pending).get(key, []))
+    asked, shown = _pending(answered, p), _pending(after, p)
+    return asked is not None and shown is not None and sorted(asked) == sorted(shown)
 
 
 def _ever_pending(ctx: Context, p: Batch, key: str, asked: list[str]) -> bool:

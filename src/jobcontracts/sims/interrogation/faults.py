@@ -33,6 +33,16 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "An unknown stakeholder_id gets 400 instead of 404.",
     ),
     Fault(
+        "stakeholder-id-wins",
+        "IA-REQ-3",
+        "With both stakeholder fields, the id is looked up first: an unknown one gets 404.",
+    ),
+    Fault(
+        "started-at-iso-string",
+        "IA-STAT-2",
+        "While running, the status record's started_at is an ISO 8601 string, not epoch seconds.",
+    ),
+    Fault(
         "max-messages-unbounded",
         "IA-REQ-1",
         "An integer max_interview_messages above 40 is accepted (202) and a run starts.",

@@ -92,7 +92,8 @@ class _Checking:
                                    f"and {MAX_MESSAGES}, got {value}")
 
     def stakeholder(self) -> None:
-        if self.text("stakeholder_profile") is not None:
+        wins = "stakeholder-id-wins" in self.faults and self.text("stakeholder_id") is not None
+        if self.text("stakeholder_profile") is not None and not wins:
             return
         stakeholder_id = self.text("stakeholder_id")
         if stakeholder_id is None:

@@ -12,6 +12,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
+from jobcontracts.clock import iso
 from jobcontracts.sims.interrogation import content
 from jobcontracts.sims.interrogation.choices import Choices
 from jobcontracts.sims.interrogation.plan import TERMINAL_EVENTS, Event, Planner, SimulationRequest
@@ -114,6 +115,8 @@ class Simulation:
             "error": self.error if status == "failed" else None,
             "final_answer": final_answer,
         }
+        if running and "started-at-iso-string" in self.faults:
+            record["started_at"] = iso(self.created)
         if self.choices.extra_fields_in_answers:
             record["max_interview_messages"] = self.request.max_messages
             record["user_input"] = self.request.user_input

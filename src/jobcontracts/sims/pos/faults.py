@@ -40,6 +40,16 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "hypothesis is null (the schema wants a string) until the script is first drafted.",
     ),
     Fault(
+        "timestamps-not-rfc3339",
+        "POS-SCHEMA-2",
+        'createdAt and updatedAt read "2026-05-29 10:00:00": no "T", no time zone.',
+    ),
+    Fault(
+        "stage-while-paused",
+        "POS-PROJ-5",
+        'A job in needs_clarification shows stage "waiting", which the document does not list.',
+    ),
+    Fault(
         "pending-while-gathering",
         "POS-PROJ-1",
         'While gathering before any clarification, status stays "pending" (stage "gathering").',

@@ -3,6 +3,7 @@ the server's timestamp style, with any view fault applied on top."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from jobcontracts.sims.pos.jobs import (
@@ -10,6 +11,7 @@ from jobcontracts.sims.pos.jobs import (
     GATHERING,
     GENERATING,
     LOG_SKEW_SECONDS,
+    PAUSED,
     PENDING,
     RETRYING,
     RUNNING,
@@ -48,12 +50,18 @@ def job_view(job: Job, faults: frozenset[str]) -> dict[str, Any]:
     hypothesis: str | None = job.hypothesis
     if "hypothesis-null" in faults and not job.hypothesis:
         hypothesis = None
+    stage = job.stage
+    if "stage-while-paused" in faults and status == PAUSED:
+        stage = "waiting"
+    created, updated = stamp(job.created_at), stamp(job.updated_at)
+    if "timestamps-not-rfc3339" in faults:
+        created, updated = (_naive(t) for t in (job.created_at, job.updated_at))
     return {
         "id": job.id,
         "provider": job.provider,
         "topic": job.topic,
         "status": status,
-        "stage": job.stage,
+        "stage": stage,
         "hypothesis": hypothesis,
         "testResults": results,
         "clarification": "" if "clarification-empty" in faults else job.clarification,
@@ -64,6 +72,11 @@ def job_view(job: Job, faults: frozenset[str]) -> dict[str, Any]:
         ],
         "retries": sum(not result["passed"] for result in counted),
         "resultScriptId": script_id,
-        "createdAt": stamp(job.created_at),
-        "updatedAt": stamp(job.updated_at),
+        "createdAt": created,
+        "updatedAt": updated,
     }
+
+
+def _naive(ts: float) -> str:
+    """`timestamps-not-rfc3339`: a date and time with a space and no zone."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -289,6 +289,8 @@ class SpecStepSimulator:
     # ------------------------------------------------------------------ account
 
     def _me(self, ctx: Ctx) -> httpx.Response:
+        if "me-rejects-valid-key" in self.faults:
+            raise ApiError(401, "UNAUTHORIZED", "invalid API key", {"WWW-Authenticate": "Bearer"})
         used = self._created.get(ctx.key, 0)
         return json_response(
             200,
@@ -334,6 +336,8 @@ class SpecStepSimulator:
         self._check_message(message)
         self._refuse_completed(interview)
         status, payload = book.post_turn(ctx.key, interview, message, canonical, idem_key, ctx.now)
+        if status == 202 and idem_key is None and "turn-accepted-200" in self.faults:
+            status = 200
         return json_response(status, payload)
 
     def _refuse_completed(self, interview: Interview) -> None:

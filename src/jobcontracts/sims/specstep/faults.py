@@ -22,6 +22,11 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "GET endpoints serve a missing or wrong API key as if it were valid.",
     ),
     Fault(
+        "me-rejects-valid-key",
+        "SS-AUTH-2",
+        "GET /v1/me answers 401 to a valid key (every other endpoint takes it).",
+    ),
+    Fault(
         "wrong-content-type",
         "SS-HTTP-1",
         "GET /v1/generations/{id} answers its JSON with Content-Type: text/plain.",
@@ -35,6 +40,21 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "bare-error",
         "SS-ERR-1",
         'Every 4xx body is {"detail": "..."} instead of the error envelope.',
+    ),
+    Fault(
+        "turn-accepted-200",
+        "SS-TURN-0",
+        "A fresh turn without an Idempotency-Key is accepted with 200 instead of 202.",
+    ),
+    Fault(
+        "turn-job-id-null",
+        "SS-TURN-4",
+        "GET of a queued or running turn job shows job_id null.",
+    ),
+    Fault(
+        "opening-turn-missing",
+        "SS-INT-0",
+        "A new interview has no opening agent turn: its turns start with the user's.",
     ),
     Fault("snapshot-before-complete", "SS-TURN-1", "Running turn jobs show a non-null snapshot."),
     Fault(
@@ -71,6 +91,8 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "idem-global-scope",
         "SS-IDEM-5",
         "Idempotency keys are scoped per API key only, not per interview.",
+        # The key is new to that interview: its first turn there is a fresh one.
+        also=("SS-TURN-0",),
     ),
     Fault(
         "complete-without-intake",
@@ -136,6 +158,11 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "During the last phase estimated_time_remaining_seconds is -30.",
     ),
     Fault(
+        "billing-state-object",
+        "SS-PROJ-8",
+        'billing_state is an object ({"state": "metered"}) instead of a string.',
+    ),
+    Fault(
         "next-retry-lingers",
         "SS-PROJ-6",
         "next_retry_at stays set for 60 s after recoverable_error_category is cleared.",
@@ -169,6 +196,16 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "answers-when-running",
         "SS-CLAR-4",
         "Answers sent while the generation is not paused get 200 (no effect).",
+    ),
+    Fault(
+        "answers-accepted-twice",
+        "SS-CLAR-4",
+        "A batch sent after an accepted one, before the resume, is judged again (200 if exact).",
+    ),
+    Fault(
+        "clarification-default-omitted",
+        "SS-CLAR-5",
+        "A pending clarification whose proposedDefault is null leaves the key out.",
     ),
     Fault(
         "package-needs-key",

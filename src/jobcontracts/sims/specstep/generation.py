@@ -124,6 +124,8 @@ class Generation:
         self.pending: list[dict[str, str | None]] = []
         self.answers: list[dict[str, str]] = []
         self.resume_at: float | None = None
+        self.answered = False
+        """A complete batch was accepted for this pause (it resumes at the tick)."""
         self.completed_at: float | None = None
 
     # ------------------------------------------------------------------ time
@@ -138,6 +140,7 @@ class Generation:
                 if self.resume_at is None or t < self.resume_at:
                     break
                 self.t, self.resume_at, self.pending = self.resume_at, None, []
+                self.answered = False
                 if "requeued-after-pause" in self.faults:
                     self.state, self.requeued = QUEUED, True
                     self.run_at = self.t + self.tick
@@ -303,6 +306,8 @@ class Generation:
             and now < self.retry_done_at + 60.0
         ):
             record["next_retry_at"] = iso(self.last_next_retry_at)
+        if "billing-state-object" in faults:
+            record["billing_state"] = {"state": record["billing_state"]}
         if "projection-omits-nulls" in faults:
             for key in [k for k, v in record.items() if v is None]:
                 del record[key]
@@ -310,21 +315,31 @@ class Generation:
     def clarifications(self) -> list[dict[str, str | None]]:
         if self.state != PAUSED or "clarifications-hidden" in self.faults:
             return []
+        if "clarification-default-omitted" in self.faults:
+            return [{k: v for k, v in q.items() if k != "proposedDefault" or v is not None}
+                    for q in self.pending]
         return [dict(q) for q in self.pending]
 
     def refuse_unless_paused(self) -> None:
-        """The `409` of SS-CLAR-4 (a fault accepts instead: then nothing is raised)."""
+        """The `409`s of SS-CLAR-4: not paused, or this pause already answered
+        (a fault accepts instead: then nothing is raised)."""
         if self.state != PAUSED and "answers-when-running" not in self.faults:
             raise ApiError(
                 409,
                 "NOT_AWAITING_CLARIFICATION",
                 f"generation {self.id} is {self.rendered_state()}, not awaiting clarification",
             )
+        if self.state == PAUSED and self.answered and "answers-accepted-twice" not in self.faults:
+            raise ApiError(
+                409,
+                "CLARIFICATIONS_ALREADY_ANSWERED",
+                f"generation {self.id} has its answers; it resumes at the dispatcher's next tick",
+            )
 
     def answer(self, batch: list[tuple[str, str]], now: float) -> dict[str, Any]:
         """Apply an all-or-nothing answer batch (SS-CLAR-2..4)."""
+        self.refuse_unless_paused()
         if self.state != PAUSED:
-            self.refuse_unless_paused()
             return {"state": self.rendered_state(), "accepted": 0}
         fold = "clarification-case-insensitive" in self.faults
 
@@ -356,6 +371,7 @@ class Generation:
                 + "; ".join(problems),
             )
         self.answers.extend({"question": q, "answer": a} for q, a in batch)
+        self.answered = True
         if "answers-ignored" not in self.faults:
             self.schedule_resume(now)
         return {"state": PAUSED, "accepted": len(batch)}

@@ -120,7 +120,8 @@ class InterviewBook:
 
     def create_interview(self, owner: str) -> Interview:
         interview = Interview(id=self._mint(), owner=owner)
-        interview.turns.append({"role": "agent", "content": OPENING_QUESTION})
+        if "opening-turn-missing" not in self._faults:
+            interview.turns.append({"role": "agent", "content": OPENING_QUESTION})
         self.interviews[interview.id] = interview
         return interview
 
@@ -274,6 +275,8 @@ class InterviewBook:
             view["is_retryable"] = True
         elif status == "running" and "snapshot-before-complete" in self._faults:
             view["snapshot"] = self.interviews[job.interview_id].record()
+        if status in ("queued", "running") and "turn-job-id-null" in self._faults:
+            view["job_id"] = None
         return view
 
 
