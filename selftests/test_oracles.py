@@ -27,6 +27,9 @@ CONTRACT = load_contract(Path(__file__).resolve().parents[1] / "contracts" / "sp
 BASE = "https://api.test"
 PAUSED = "PausedAwaitingClarification"
 INTAKE = "0b6f3a52-1c4e-4c8e-9f1a-2d3e4f5a6b7c"
+#: Ids as the C# sample's records type them (`Guid`): interview, turn job, generation.
+I1, J1, G1 = ("1a6f3a52-1c4e-4c8e-9f1a-2d3e4f5a6b7c", "2b6f3a52-1c4e-4c8e-9f1a-2d3e4f5a6b7c",
+              "3c6f3a52-1c4e-4c8e-9f1a-2d3e4f5a6b7c")
 PKG = "5f0c6b1e-8a53-4b8e-9d6a-0c2a1b3c4d5e"
 KINDS = {
     "required_keys", "enum", "field_type", "present_iff", "value_when", "non_decreasing",
@@ -37,6 +40,10 @@ KINDS = {
     "openapi_response", "sequence", "list_count", "list_order", "fields_ordered",
     "list_items", "links_resolve", "sse_grammar", "sse_order", "sse_sequence", "sse_counters",
     "sse_agrees_with_status", "sse_resume",
+    "model_conformance", "datetime_offsets", "gated_action", "time_non_decreasing",
+    "non_null_after", "field_compare", "slot_fill", "upload_echo", "presigned_files",
+    "toggle", "optimistic_lock", "cursor_pagination", "monotone_estimate", "query_rows",
+    "agrees_with_one", "ws_events", "ws_agrees_with_job", "ws_resumption",
 }
 
 
@@ -105,37 +112,41 @@ def test_registry_holds_every_kind() -> None:
 def test_a_conforming_trace_breaks_no_rule() -> None:
     t = Traffic()
     key = {"Idempotency-Key": "turn-1"}
-    user = {"role": "user", "text": "hi"}
+    opening = {"role": "agent", "content": "What are we building?"}
+    user = {"role": "user", "content": "hi"}
     t("GET", "/v1/me", 200, {"id": "u1"})
     t("POST", "/v1/interviews", 201,
-      {"id": "i1", "status": "InProgress", "turns": [], "intake_artifact_id": None})
-    t("POST", "/v1/interviews/i1/turns", 202, {"job_id": "j1"}, req={"message": "hi"},
-      req_headers=key)
-    snapshot = {"id": "i1", "turns": [user, {"role": "assistant", "text": "ok"}]}
-    t("GET", "/v1/interviews/turns/j1", 200,
-      {"job_id": "j1", "interview_id": "i1", "status": "completed", "snapshot": snapshot,
-       "error_code": None, "is_retryable": None})
-    t("POST", "/v1/interviews/i1/turns", 200, {"job_id": None, "snapshot": snapshot},
+      {"id": I1, "status": "Active", "turns": [opening], "intake_artifact_id": None})
+    t("POST", f"/v1/interviews/{I1}/turns", 202,
+      {"job_id": J1, "interview_id": I1, "status": "queued", "snapshot": None},
       req={"message": "hi"}, req_headers=key)
-    t("GET", "/v1/interviews/i1", 200, {**snapshot, "status": "InProgress",
+    snapshot = {"id": I1, "turns": [opening, user, {"role": "agent", "content": "ok"}]}
+    t("GET", f"/v1/interviews/turns/{J1}", 200,
+      {"job_id": J1, "interview_id": I1, "status": "completed", "snapshot": snapshot,
+       "error_code": None, "is_retryable": None})
+    t("POST", f"/v1/interviews/{I1}/turns", 200, {"job_id": None, "snapshot": snapshot},
+      req={"message": "hi"}, req_headers=key)
+    t("GET", f"/v1/interviews/{I1}", 200, {**snapshot, "status": "Active",
                                         "intake_artifact_id": None})
     done = {**snapshot, "status": "Completed", "intake_artifact_id": INTAKE}
-    t("POST", "/v1/interviews/i1/complete", 200, done)
-    t("GET", "/v1/interviews/i1", 200, done)
-    t("POST", "/v1/generations", 202, gen("Queued"),
+    t("POST", f"/v1/interviews/{I1}/complete", 200, done)
+    t("GET", f"/v1/interviews/{I1}", 200, done)
+    t("POST", "/v1/generations", 202, gen("Queued", id=G1),
       req={"intake_id": INTAKE, "review_profile": "Standard"})
-    t("GET", "/v1/generations/g1", 200, gen("Running", progress_percent=20))
-    t("GET", "/v1/generations/g1", 200, gen(PAUSED, progress_percent=40))
-    t("GET", "/v1/generations/g1/clarifications", 200,
-      {"state": PAUSED, "clarifications": [{"question": "Which database?"}]})
-    t("GET", "/v1/generations/g1", 200, gen(PAUSED, progress_percent=40))
-    t("POST", "/v1/generations/g1/clarifications/answers", 200, {"accepted": 1},
+    t("GET", f"/v1/generations/{G1}", 200, gen("Running", id=G1, progress_percent=20))
+    t("GET", f"/v1/generations/{G1}", 200, gen(PAUSED, id=G1, progress_percent=40))
+    t("GET", f"/v1/generations/{G1}/clarifications", 200,
+      {"state": PAUSED, "clarifications": [
+          {"agent": "architect", "section": None, "question": "Which database?", "why": None,
+           "proposedDefault": None}]})
+    t("GET", f"/v1/generations/{G1}", 200, gen(PAUSED, id=G1, progress_percent=40))
+    t("POST", f"/v1/generations/{G1}/clarifications/answers", 200, {"accepted": 1},
       req={"answers": [{"question": "Which database?", "answer": "Postgres"}]})
-    t("GET", "/v1/generations/g1", 200, gen("Running", progress_percent=60), wait=15)
-    complete = gen("Complete", progress_percent=100, package_id=PKG, running_cost_usd=1.25,
+    t("GET", f"/v1/generations/{G1}", 200, gen("Running", id=G1, progress_percent=60), wait=15)
+    complete = gen("Complete", id=G1, progress_percent=100, package_id=PKG, running_cost_usd=1.25,
                    estimated_time_remaining_seconds=0)
-    t("GET", "/v1/generations/g1", 200, complete)
-    t("GET", "/v1/generations/g1", 200, complete)
+    t("GET", f"/v1/generations/{G1}", 200, complete)
+    t("GET", f"/v1/generations/{G1}", 200, complete)
     t("GET", f"/v1/packages/{PKG}/zip", 302, ctype=None,
       headers={"Location": "https://files.test/p.zip"})
     t("GET", "", 200, raw=a_zip(), ctype="application/zip", url="https://files.test/p.zip",

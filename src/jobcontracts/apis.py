@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-API_NAMES = ["specstep", "pos", "interrogation"]
+API_NAMES = ["specstep", "pos", "interrogation", "jobs"]
 #: The contract file of each API, under the contracts directory.
 CONTRACT_FILES = {"specstep": "specstep.yaml", "pos": "pos_adapter_scripts.yaml",
-                  "interrogation": "interrogation.yaml"}
+                  "interrogation": "interrogation.yaml", "jobs": "jobs.yaml"}
 
 
 @dataclass(frozen=True)
@@ -43,4 +43,12 @@ def api_support(api: str) -> ApiSupport:
         from .sims.interrogation import InterrogationSimulator
 
         return ApiSupport(InterrogationDriver, InterrogationSimulator, IA_FAULTS, IA_KEY, IA_URL)
+    if api == "jobs":
+        from .drivers.jobs import JobsDriver
+        from .sims.jobs import BASE_URL as JOBS_URL
+        from .sims.jobs import DEFAULT_API_KEY as JOBS_KEY
+        from .sims.jobs import FAULTS as JOBS_FAULTS
+        from .sims.jobs import JobsSimulator
+
+        return ApiSupport(JobsDriver, JobsSimulator, JOBS_FAULTS, JOBS_KEY, JOBS_URL)
     raise KeyError(f"no API named {api!r}; known: {', '.join(API_NAMES)}")

@@ -170,6 +170,9 @@ class Contract(Strict):
     settings: dict[str, Any] = {}
     reached_with: dict[str, list[str]] = {}
     """Live-run option → the rules a live run reaches only when it is above 0."""
+    notes: list[str] = []
+    """What a run's summary says about the documents (an inconsistency found in
+    one), never a failure."""
     schemas: dict[str, dict[str, Any]] = {}
     """Named JSON Schemas that `answers` and `request` `$ref`, exported as components."""
     rules: list[Rule] = Field(min_length=1)

@@ -103,13 +103,22 @@ class TraceReplay:
 
     def _answer(self, item: Mapping[str, Any], request: httpx.Request) -> httpx.Response:
         meta = item.get("jobcontracts") or {}
+        block = meta.get("websocket")
+        if isinstance(block, Mapping) and _code(item["response"]) == 101:
+            # A recorded WebSocket connection: its messages at their recorded
+            # times on this clock, then its close (see websocket.RecordedChannel).
+            from .cassette import websocket_messages
+            from .websocket import ChannelStream, RecordedChannel, switching_protocols
+
+            channel = RecordedChannel(websocket_messages(block.get("messages")),
+                                      block.get("close_code"), self.clock, self._shift or 0.0)
+            return switching_protocols(request, ChannelStream(channel))
         if self._shift is not None and "finished_at" in meta:
             lag = float(meta["finished_at"]) + self._shift - self.clock.now()
             if lag > 0:
                 self.clock.advance(lag)
         response = item["response"]
-        status = response["status"]
-        code = int(status["code"] if isinstance(status, Mapping) else status)
+        code = _code(response)
         if code == 0:
             error = str(meta.get("error") or "no answer")
             if "timed out" in error:
@@ -121,3 +130,8 @@ class TraceReplay:
         body = (response.get("body") or {}).get("string") or b""
         content = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return httpx.Response(code, headers=headers, content=content)
+
+
+def _code(response: Mapping[str, Any]) -> int:
+    status = response["status"]
+    return int(status["code"] if isinstance(status, Mapping) else status)

@@ -195,7 +195,9 @@ class Ledger:
                     tally.option, tally.option_value = data["option"], data.get("option_value")
 
     def report(self) -> dict[str, Any]:
-        return {"rules": [t.entry(rule_id) for rule_id, t in self.rules.items()]}
+        notes = [f"{c.api}: {note}" for c in self.apis.values() for note in c.notes]
+        return {"rules": [t.entry(rule_id) for rule_id, t in self.rules.items()],
+                **({"notes": notes} if notes else {})}
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from urllib.parse import quote
+
+from .trace import Exchange, WsMessage
 
 REDACTED = "-redacted-"
 
@@ -70,6 +73,25 @@ class Scrubber:
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {name: REDACTED if name.lower() in SECRET_HEADERS else self.text(value)
                 for name, value in headers.items()}
+
+    def message(self, message: WsMessage) -> WsMessage:
+        """A WebSocket message with the secrets in its data replaced."""
+        data = self.text(message.data) if isinstance(message.data, str) \
+            else self.body(message.data)
+        return message if data == message.data else replace(message, data=data)
+
+    def exchange(self, exchange: Exchange) -> Exchange:
+        """The exchange as it may be written down: URL, headers (the upgrade
+        request's bearer token too), bodies, error and WebSocket messages
+        scrubbed."""
+        return replace(
+            exchange, url=self.text(exchange.url),
+            request_headers=self.headers(exchange.request_headers),
+            request_body=self.body(exchange.request_body),
+            response_headers=self.headers(exchange.response_headers),
+            response_body=self.body(exchange.response_body),
+            error=self.text(exchange.error) if exchange.error else exchange.error,
+            ws_messages=tuple(self.message(m) for m in exchange.ws_messages))
 
 
 def find_secrets(text: str, secrets: Iterable[str] = ()) -> list[str]:

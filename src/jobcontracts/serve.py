@@ -42,6 +42,9 @@ class SimulatorApp:
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["type"] == "websocket":
+            await serve_websocket(self.simulator, scope, receive, send)
+            return
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
@@ -74,6 +77,68 @@ class SimulatorApp:
             return
         response = Response(content, status_code=answer.status_code, headers=headers)
         await response(scope, receive, send)
+
+
+async def serve_websocket(simulator: Any, scope: Scope, receive: Receive, send: Send) -> None:
+    """A WebSocket upgrade, answered by `simulator.connect_events(request)`.
+
+    A refusal (an `httpx.Response`) is sent as that HTTP answer through the
+    ASGI denial-response extension (uvicorn has it); where the server lacks it
+    the connection is closed before it is accepted, with code 4000 + the
+    status (4401, 4404), which such servers turn into a `403`. An
+    `EventChannel` is accepted and pumped: `channel.receive()` runs in a
+    thread (it sleeps on the scaled clock) and each message is sent as a text
+    message, until the channel closes (its code) or the client goes away
+    (`channel.close()`)."""
+    import anyio
+    import anyio.abc
+
+    connect = getattr(simulator, "connect_events", None)
+    if (await receive())["type"] != "websocket.connect":
+        return
+    request = httpx.Request("GET", _url({**scope, "scheme": _HTTP_SCHEME.get(
+        scope.get("scheme", "ws"), "http")}), headers=scope.get("headers") or [])
+    answer = connect(request) if callable(connect) else httpx.Response(404)
+    if isinstance(answer, httpx.Response):
+        if "websocket.http.response" in (scope.get("extensions") or {}):
+            # `Connection: close`: the server drops the connection after a
+            # denial, so a client must not send its next request on it.
+            await send({"type": "websocket.http.response.start", "status": answer.status_code,
+                        "headers": [*((k.encode("latin-1"), v.encode("latin-1"))
+                                      for k, v in answer.headers.items()
+                                      if k.lower() not in _HOP_BY_HOP),
+                                    (b"connection", b"close")]})
+            await send({"type": "websocket.http.response.body", "body": answer.read()})
+        else:
+            await send({"type": "websocket.close", "code": 4000 + answer.status_code})
+        return
+    channel = answer
+    await send({"type": "websocket.accept"})
+
+    async def pump() -> None:
+        while True:
+            text = await anyio.to_thread.run_sync(channel.receive, abandon_on_cancel=True)
+            if text is None:
+                await send({"type": "websocket.close", "code": channel.close_code or 1000})
+                return
+            await send({"type": "websocket.send", "text": text})
+
+    async def watch(group: anyio.abc.TaskGroup) -> None:
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+        channel.close()
+        group.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch, group)
+        try:
+            await pump()
+        except OSError:  # the client went away mid-send
+            channel.close()
+        group.cancel_scope.cancel()
+
+
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
 
 
 def _url(scope: Scope) -> httpx.URL:

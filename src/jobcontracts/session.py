@@ -27,6 +27,7 @@ from .progress import NO_PROGRESS, Progress
 from .replay import CassetteReplay
 from .scrub import Scrubber
 from .trace import Trace
+from .websocket import simulator_transport
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class ApiRun:
             seed = random.Random(f"{self.seed}:{self.reproduce}").randrange(2**32)
             self.simulator = self._simulator_factory(clock=self.clock, seed=seed, faults=faults,
                                                      variant=self.target.variant)
-            transport = httpx.MockTransport(self.simulator.handle)
+            transport = simulator_transport(self.simulator)
         self.client = Client(base_url=self.target.base_url, api_key=self.target.api_key,
                              clock=self.clock, trace=self.trace, transport=transport,
                              auth_header=self.contract.target.auth_header

@@ -31,6 +31,34 @@ CREDENTIALS = ("valid", "missing", "invalid", "none")
 HUNG_UP = "client hung up"
 
 
+@dataclass(frozen=True)
+class WsMessage:
+    """One WebSocket message of a connection: who sent it, when (the run's
+    clock, when the whole message had arrived), and its data: `str` for a text
+    message (opcode 1), `bytes` for a binary one (opcode 2)."""
+
+    direction: str
+    """`receive` (from the server) or `send` (from the client)."""
+    time: float
+    data: str | bytes
+
+    @property
+    def opcode(self) -> int:
+        return 1 if isinstance(self.data, str) else 2
+
+    @property
+    def text(self) -> str | None:
+        return self.data if isinstance(self.data, str) else None
+
+    @cached_property
+    def json(self) -> Any:
+        """The data parsed as JSON (a text message's, or a binary one's as
+        UTF-8), or `NOT_JSON`."""
+        raw = self.data.encode("utf-8", errors="replace") if isinstance(self.data, str) \
+            else self.data
+        return _parse_json(raw)
+
+
 @dataclass(frozen=True, eq=False)
 class Exchange:
     """One request/response pair. `status` is 0 when no answer came."""
@@ -54,6 +82,13 @@ class Exchange:
     it: a transport failure, the client's deadline, or `HUNG_UP`."""
     note: str = ""
     """What the driver meant by it ("idempotency probe", "rate-limit burst")."""
+    ws_messages: tuple[WsMessage, ...] = ()
+    """For a WebSocket connection (one exchange: the upgrade request, its `101`
+    or refusal), every message, in order. `error` says why the client stopped
+    reading, as for a stream; none when the server closed."""
+    ws_close_code: int | None = None
+    """The code of the server's close frame; None when the server sent none (the
+    client stopped first, or a recording did not say)."""
 
     @cached_property
     def path(self) -> str:
@@ -84,6 +119,21 @@ class Exchange:
             return ()
         return parse_events(self.response_body)
 
+    @property
+    def websocket(self) -> bool:
+        """Was this a WebSocket upgrade request (answered or refused)?"""
+        return (self.request_header("upgrade") or "").strip().lower() == "websocket"
+
+    @property
+    def ws_received(self) -> tuple[WsMessage, ...]:
+        """The messages the server sent, in order."""
+        return tuple(m for m in self.ws_messages if m.direction == "receive")
+
+    @property
+    def ws_json(self) -> tuple[Any, ...]:
+        """Each received message parsed as JSON (`NOT_JSON` where it is not)."""
+        return tuple(m.json for m in self.ws_received)
+
     def header(self, name: str) -> str | None:
         return _get_header(self.response_headers, name)
 
@@ -112,9 +162,26 @@ class Exchange:
                          + (f"; {self.error})" if self.error else "; the server ended it)"))
             if self.request_header("last-event-id") is not None:
                 parts.append(f"Last-Event-ID={self.request_header('last-event-id')!r}")
+        elif self.websocket and self.status == 101:
+            parts.append(self._describe_ws())
         elif body is NOT_JSON and self.response_body and self.status:
             parts.append(f"body={_short(self.response_body[:80])}")
         return " ".join(parts)
+
+    def _describe_ws(self) -> str:
+        """`?after_seq=3 (4 messages: status, progress, …, completed; closed 1000)`."""
+        names = []
+        for message in self.ws_received:
+            data = message.json
+            kind = data.get("type") if isinstance(data, dict) else None
+            names.append(kind if isinstance(kind, str) else
+                         "<not JSON>" if data is NOT_JSON else "<not an object>")
+        shown = names if len(names) <= 6 else [*names[:3], "…", *names[-2:]]
+        ending = self.error or (f"closed {self.ws_close_code}" if self.ws_close_code is not None
+                                else "no close recorded")
+        count = f"{len(names)} message{'' if len(names) == 1 else 's'}"
+        query = f"?{self.query} " if self.query else ""
+        return f"{query}({count}{': ' + ', '.join(shown) if shown else ''}; {ending})"
 
 
 class OwnIdDecoder(SSEDecoder):

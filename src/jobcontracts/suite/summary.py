@@ -97,6 +97,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 f"{options.generations.spent()} paid generation(s) "
                 f"(budget {options.generations.limit})")
     terminalreporter.write_line(ledger.summary())
+    for contract in ledger.apis.values():
+        for note in contract.notes:
+            terminalreporter.write_line(f"  note ({contract.api}): {note}")
     for entry in ledger.report()["rules"]:
         if entry["status"] != "verified":
             terminalreporter.write_line(f"  {entry['status']:<11} {entry['id']}: "
