@@ -6,9 +6,12 @@ clock times, and what the client knew but the scrubbed headers no longer say
 (was it the API's, how did it present its credential). The top-level
 `metadata` is the run's: API, test, target, seed, base URL.
 
+A WebSocket connection's messages and close code ride in the same block
+(`websocket: {close_code, messages: [{direction, time, text | binary}]}`).
+
 Everything is scrubbed (see `scrub.py`) before it is serialised. Reading
-streams the YAML events, one interaction at a time, so a long cassette never
-sits in memory whole.
+streams one interaction at a time (see `yamlstream.py`), so a long cassette
+never sits in memory whole.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import yaml
 
 from .recorded import Entry, RecordingError
 from .scrub import Scrubber
-from .trace import Exchange, Trace
+from .trace import Exchange, Trace, WsMessage
 from .yamlstream import stream_items
 
 FORMAT = "jobcontracts-cassette/1"
@@ -63,8 +66,27 @@ def interaction(exchange: Exchange, trace_no: int, scrub: Scrubber) -> dict[str,
             "origin": exchange.origin, "credential": exchange.credential,
             "error": scrub.text(exchange.error) if exchange.error else None,
             "note": exchange.note,
+            **({"websocket": _websocket(exchange, scrub)} if exchange.websocket else {}),
         },
     }
+
+
+def _websocket(exchange: Exchange, scrub: Scrubber) -> dict[str, Any]:
+    return {"close_code": exchange.ws_close_code, "messages": [
+        {"direction": m.direction, "time": m.time,
+         **({"text": scrub.text(m.data)} if isinstance(m.data, str)
+            else {"binary": scrub.body(m.data)})}
+        for m in exchange.ws_messages]}
+
+
+def websocket_messages(raw: Any) -> tuple[WsMessage, ...]:
+    """The messages of a `websocket` block (a KeyError, TypeError or ValueError
+    on a malformed one, which `to_entry` reports)."""
+    if not raw:
+        return ()
+    return tuple(WsMessage(str(m["direction"]), float(m["time"]),
+                           str(m["text"]) if "text" in m else _bytes(m["binary"]))
+                 for m in raw)
 
 
 def write_cassette(path: Path, traces: Sequence[Trace], metadata: Mapping[str, Any],
@@ -118,6 +140,8 @@ def to_entry(item: Any, path: Path) -> Entry:
         status = response["status"]
         code = int(status["code"] if isinstance(status, Mapping) else status)
         started = float(meta.get("started_at", 0.0))
+        websocket = meta.get("websocket") or {}
+        close_code = websocket.get("close_code")
         return Entry(
             method=str(request["method"]), url=str(request["uri"]),
             request_headers=_headers(request.get("headers")),
@@ -127,7 +151,9 @@ def to_entry(item: Any, path: Path) -> Entry:
             started_at=started, finished_at=float(meta.get("finished_at", started)),
             segment=meta.get("trace"), origin=meta.get("origin"),
             credential=meta.get("credential"), error=meta.get("error"),
-            note=str(meta.get("note") or ""), where=where)
+            note=str(meta.get("note") or ""), where=where,
+            ws_messages=websocket_messages(websocket.get("messages")),
+            ws_close_code=None if close_code is None else int(close_code))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RecordingError(f"{where}: not a VCR interaction ({type(exc).__name__}: "
                              f"{exc})") from None
@@ -138,9 +164,11 @@ def _headers(raw: Any) -> dict[str, str]:
         return {}
     headers = {}
     for name, value in raw.items():
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        headers[str(name)] = str(value)
+        if type(value) is list:
+            value = value[0] if len(value) == 1 and type(value[0]) is str else \
+                ", ".join(map(str, value))
+        headers[name if type(name) is str else str(name)] = \
+            value if type(value) is str else str(value)
     return headers
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from .contract import Contract
 from .scrub import REDACTED
-from .trace import Exchange, Trace
+from .trace import Exchange, Trace, WsMessage
 
 DEFAULT_SPLIT_IDLE = 600.0
 
@@ -52,6 +52,8 @@ class Entry:
     error: str | None = None
     note: str = ""
     where: str = ""
+    ws_messages: tuple[WsMessage, ...] = ()
+    ws_close_code: int | None = None
 
 
 @dataclass
@@ -148,7 +150,8 @@ def _exchange(entry: Entry, seq: int, classifier: Classifier) -> Exchange:
         response_body=entry.response_body, started_at=entry.started_at,
         finished_at=entry.finished_at, origin=entry.origin or classifier.origin(entry),
         credential=entry.credential or classifier.credential(entry),
-        error=entry.error, note=entry.note)
+        error=entry.error, note=entry.note, ws_messages=entry.ws_messages,
+        ws_close_code=entry.ws_close_code)
 
 
 def recording_files(paths: Iterable[str | Path]) -> Iterator[Path]:
