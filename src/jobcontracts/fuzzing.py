@@ -13,7 +13,11 @@ schemathesis. A test parametrized by it hands each generated `Case` to
    (the key never enters the case, so no schemathesis report can print it);
 3. validates the answer with schemathesis's generic checks (no 5xx,
    documented status, content type and schema, invalid data refused) and
-   with the contract's own rules, registered as one more schemathesis check.
+   with the contract's own rules, registered as one more schemathesis check:
+   every rule, on the trace so far, asked what it finds about this answer
+   (`judge_exchange`, which judges a check of one answer on that answer
+   alone: no case re-validates the answers before it).
+   The test's trace is judged whole once more when the test ends.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ from urllib.parse import quote, urlencode
 
 import requests
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis import checks as st_checks
 from schemathesis.core import NotSet
 
 from .loader import load_contract
 from .openapi_export import export
-from .oracles import judge_trace
+from .oracles.judge import judge_exchange
 from .scrub import REDACTED
 from .session import ApiRun
 from .trace import Exchange
@@ -58,10 +63,21 @@ Pools = Mapping[str, Callable[[], Sequence[str]]]
 
 
 def api_schema(contract_file: Path) -> Any:
-    """The contract's OpenAPI document as a schemathesis schema, without the
-    operations a fuzzer must leave alone: event streams (the stream rules
-    judge those), and, when the contract's live URL variable is set, every
-    paid operation (a fuzzer would spend the user's money)."""
+    """The contract's OpenAPI document as a schemathesis schema (`fuzzed_document`)."""
+    schema = schemathesis.openapi.from_dict(fuzzed_document(contract_file))
+    # The run's seed, so that `--hypothesis-seed N` reproduces the cases too
+    # (schemathesis otherwise draws a seed of its own for every run).
+    seed = os.environ.get("JOBCONTRACTS_SEED", "")
+    if seed:
+        schema.config.seed = int(seed) if seed.isdigit() else zlib.crc32(seed.encode())
+    return schema
+
+
+def fuzzed_document(contract_file: Path) -> dict[str, Any]:
+    """The contract's OpenAPI document without the operations a fuzzer must
+    leave alone: event streams (the stream rules judge those), and, when the
+    contract's live URL variable is set, every paid operation (a fuzzer would
+    spend the user's money)."""
     contract = load_contract(contract_file)
     document = export(contract)
     live = bool(os.environ.get(contract.target.url_env))
@@ -70,13 +86,7 @@ def api_schema(contract_file: Path) -> Any:
     for path, operations in document["paths"].items():
         for method in [m for m in operations if (m, path) in left_out]:
             del operations[method]
-    schema = schemathesis.openapi.from_dict(document)
-    # The run's seed, so that `--hypothesis-seed N` reproduces the cases too
-    # (schemathesis otherwise draws a seed of its own for every run).
-    seed = os.environ.get("JOBCONTRACTS_SEED", "")
-    if seed:
-        schema.config.seed = int(seed) if seed.isdigit() else zlib.crc32(seed.encode())
-    return schema
+    return document
 
 
 class Fuzz:
@@ -91,7 +101,7 @@ class Fuzz:
     def check(self, case: Any) -> Exchange:
         self._use_real_ids(case)
         exchange = self.send(case)
-        response = _as_schemathesis_response(exchange)
+        response = _as_schemathesis_response(exchange, self.auth_header)
         case.validate_response(response, checks=list(GENERIC_CHECKS),
                                additional_checks=[self._contract_check(exchange)])
         return exchange
@@ -134,14 +144,13 @@ class Fuzz:
                                        **kwargs)
 
     def _contract_check(self, exchange: Exchange) -> Callable[..., None]:
-        """The contract's rules as a schemathesis check: the run's trace so far,
-        judged; a violation that shows this answer fails this case."""
+        """The contract's rules as a schemathesis check: every rule, judged on
+        the run's trace so far (`judge_exchange`: only as much of it as each
+        check needs); a violation that shows this answer fails this case."""
         run = self.run
 
         def contract_rules(ctx: Any, response: Any, case: Any) -> None:
-            outcomes = judge_trace(run.contract, run.trace)
-            found = [v for o in outcomes.values() for v in o.violations
-                     if any(ex.seq == exchange.seq for ex in v.exchanges)]
+            found = judge_exchange(run.contract, run.trace, exchange)
             if found:
                 raise AssertionError(run.scrub.text("\n".join(v.render() for v in found)))
 
@@ -149,12 +158,20 @@ class Fuzz:
         return contract_rules
 
 
-def _as_schemathesis_response(exchange: Exchange) -> schemathesis.Response:
-    request = requests.Request(exchange.method, exchange.url,
-                               headers=dict(exchange.request_headers),
-                               data=exchange.request_body or None).prepare()
+def _as_schemathesis_response(exchange: Exchange, auth_header: str) -> schemathesis.Response:
+    """The exchange as schemathesis reads an answer. Its request is built field
+    by field (what `requests.Request.prepare()` would do, minus re-encoding a
+    URL that was sent already), the credential replaced by the case's
+    placeholder: a failure report's curl line shows the request as sent,
+    without the key."""
     if exchange.status == 0:
         raise AssertionError(f"no answer: {exchange.error} ({exchange.describe()})")
+    request = requests.PreparedRequest()
+    request.method, request.url = exchange.method, exchange.url
+    request.headers = CaseInsensitiveDict(
+        {name: KEY_PLACEHOLDER if auth_header and name.lower() == auth_header.lower() else value
+         for name, value in exchange.request_headers.items()})
+    request.body = exchange.request_body or None
     headers: dict[str, list[str]] = {}
     for name, value in exchange.response_headers.items():
         headers.setdefault(name.lower(), []).append(value)
