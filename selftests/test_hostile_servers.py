@@ -23,8 +23,9 @@ def test_hostile_server_fails_rules_cleanly(tmp_path, mode):
                         env={"SPECSTEP_API_URL": url, "SPECSTEP_API_KEY": "sf_hostile"},
                         timeout=240)
     assert run.returncode == 1, run.output[-3000:]
-    # A server that answers 200 to everything also breaks SS-AUTH-1: a true finding.
-    assert "SS-HTTP-1" in run.with_status("violated") <= {"SS-HTTP-1", "SS-AUTH-1"}
+    # A server that answers 200 to everything also breaks SS-AUTH-1, and one that
+    # creates no interview SS-INT-0: true findings.
+    assert "SS-HTTP-1" in run.with_status("violated") <= {"SS-HTTP-1", "SS-AUTH-1", "SS-INT-0"}
     failed = int(re.search(r"(\d+) failed", run.output).group(1))
     failures = re.findall(r"^E\s+jobcontracts\.session\.ContractFailure: (SS-[A-Z]+-\d+) ",
                           run.output, re.MULTILINE)

@@ -3,6 +3,7 @@
 import pytest
 
 from jobcontracts.drivers.specstep import body_of
+from jobcontracts.session import ScenarioError
 
 pytestmark = pytest.mark.api("specstep")
 
@@ -17,7 +18,10 @@ def test_interview_lifecycle(specstep):
                     "Customers log in with their email.", "Admins export CSV reports."]:
         for _attempt in range(6):
             # SS-TURN-0 judges the status; a job is a job either way.
-            job_id = body_of(d.post_turn(interview_id, message), 202, 200)["job_id"]
+            posted = d.post_turn(interview_id, message)
+            job_id = body_of(posted, 202, 200).get("job_id")
+            if not isinstance(job_id, str):
+                raise ScenarioError(f"#{posted.seq}: a turn answered with no job_id")
             jobs.append(job_id)
             if d.poll_turn(job_id)["status"] == "completed":
                 break
