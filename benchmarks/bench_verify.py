@@ -70,11 +70,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from jobcontracts.cassette import dump_cassette, interaction
-from jobcontracts.har import read_har_entries, write_har
 from jobcontracts.loader import load_contract
-from jobcontracts.recorded import Classifier, segments
-from jobcontracts.scrub import Scrubber
+from jobcontracts.recordings.cassette import dump_cassette, interaction
+from jobcontracts.recordings.har import read_har_entries, write_har
+from jobcontracts.recordings.recorded import Classifier, segments
+from jobcontracts.recordings.scrub import Scrubber
 from jobcontracts.trace import Exchange
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,8 +114,8 @@ try:
     if sys.argv[1] == "--read-only":
         from pathlib import Path
         from jobcontracts.loader import load_contract
-        from jobcontracts.recorded import Classifier
-        from jobcontracts.verify import read_recording
+        from jobcontracts.recordings.recorded import Classifier
+        from jobcontracts.recordings.verify import read_recording
         contract = load_contract(Path(sys.argv[3]))
         count = sum(len(s.trace) for s in read_recording(Path(sys.argv[2]), Classifier(contract)))
         print(f"jobcontracts read: {count} exchanges")
@@ -172,7 +172,7 @@ def build(path: Path, kind: str, total: int) -> None:
 def profile(kind: str, total: int) -> None:
     """cProfile of reading (`har`, `cassette`) or judging (`judge`) `total` exchanges."""
     from jobcontracts.oracles import judge_trace
-    from jobcontracts.verify import read_recording
+    from jobcontracts.recordings.verify import read_recording
 
     contract = load_contract(CONTRACT)
     with tempfile.TemporaryDirectory() as tmp:

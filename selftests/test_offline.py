@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobcontracts.scrub import REDACTED, find_secrets
+from jobcontracts.recordings.scrub import REDACTED, find_secrets
 from jobcontracts.serve import served
 
 from .suite_runner import ROOT, run_suite

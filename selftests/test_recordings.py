@@ -10,13 +10,13 @@ import pytest
 import vcr.serialize
 from vcr.serializers import yamlserializer
 
-from jobcontracts.cassette import read_cassette_entries, write_cassette
-from jobcontracts.har import read_har_entries, write_har
 from jobcontracts.loader import load_contract
-from jobcontracts.recorded import Classifier, Entry, RecordingError, segments
-from jobcontracts.scrub import REDACTED, Scrubber, find_secrets
+from jobcontracts.recordings.cassette import read_cassette_entries, write_cassette
+from jobcontracts.recordings.har import read_har_entries, write_har
+from jobcontracts.recordings.recorded import Classifier, Entry, RecordingError, segments
+from jobcontracts.recordings.scrub import REDACTED, Scrubber, find_secrets
+from jobcontracts.recordings.verify import read_recording
 from jobcontracts.trace import Exchange, Trace
-from jobcontracts.verify import read_recording
 
 from .suite_runner import ROOT
 

@@ -19,7 +19,7 @@ from jobcontracts.evidence import Evidence, TestVerdicts
 from jobcontracts.html_report import render
 from jobcontracts.oracles.judge import RuleOutcome
 from jobcontracts.oracles.registry import Violation
-from jobcontracts.scrub import Scrubber, find_secrets
+from jobcontracts.recordings.scrub import Scrubber, find_secrets
 from jobcontracts.trace import Exchange, Trace
 
 from .suite_runner import ROOT, run_suite

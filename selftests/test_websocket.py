@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from jobcontracts.cassette import read_cassette_entries, write_cassette
 from jobcontracts.client import Client
 from jobcontracts.clock import Clock, RealClock, ScaledClock, VirtualClock
-from jobcontracts.har import read_har_entries, write_har
-from jobcontracts.recorded import Entry
-from jobcontracts.scrub import REDACTED, Scrubber, find_secrets
+from jobcontracts.recordings.cassette import read_cassette_entries, write_cassette
+from jobcontracts.recordings.har import read_har_entries, write_har
+from jobcontracts.recordings.recorded import Entry
+from jobcontracts.recordings.scrub import REDACTED, Scrubber, find_secrets
 from jobcontracts.serve import SimulatorApp, serving
 from jobcontracts.trace import HUNG_UP, Exchange, Trace, WsMessage
 from jobcontracts.websocket import (
@@ -304,8 +304,8 @@ def test_a_recorded_connection_replays_to_the_same_exchange() -> None:
 def test_a_recording_is_judged_offline_by_the_websocket_rules(tmp_path: Path) -> None:
     from jobcontracts.oracles import REGISTRY, Verdict
     from jobcontracts.oracles.context import Context
-    from jobcontracts.recorded import Classifier
-    from jobcontracts.verify import read_recording
+    from jobcontracts.recordings.recorded import Classifier
+    from jobcontracts.recordings.verify import read_recording
 
     from .test_oracles_ws_events import contract
 

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobcontracts.yamlstream import _fast, _Unsure
+from jobcontracts.recordings.yamlstream import _fast, _Unsure
 
 ROOT = Path(__file__).resolve().parent.parent
 _WORDS = ["", " ", "a", "yes", "No", "null", "~", "0", "0123", "1.5", "-1", "+2", "1e5", "1.0e+5",

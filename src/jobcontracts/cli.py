@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
                        help="a key the server accepts (default: the simulator's test key)")
 
-    from . import verify
+    from .recordings import verify
 
     verify_parser = commands.add_parser(
         "verify", help="judge recorded traffic (cassettes, HAR files) offline")
@@ -79,7 +79,7 @@ def _openapi(args: argparse.Namespace) -> int:
 
     from .loader import ContractError, load_contract
     from .openapi_export import dump, export
-    from .verify import contract_path
+    from .recordings.verify import contract_path
 
     try:
         text = dump(export(load_contract(contract_path(args.contract, args.contracts_dir))))

@@ -38,7 +38,7 @@ from schemathesis.core import NotSet
 from .loader import load_contract
 from .openapi_export import export
 from .oracles.judge import judge_exchange
-from .scrub import REDACTED
+from .recordings.scrub import REDACTED
 from .session import ApiRun
 from .trace import Exchange
 

@@ -24,8 +24,8 @@ from .contract import Contract
 from .oracles import Violation, judge_trace
 from .oracles.judge import RuleOutcome
 from .progress import NO_PROGRESS, Progress
-from .replay import CassetteReplay
-from .scrub import Scrubber
+from .recordings.replay import CassetteReplay
+from .recordings.scrub import Scrubber
 from .trace import Trace
 from .websocket import simulator_transport
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from .. import reporting, reproducible
 from ..apis import API_NAMES
-from ..recording import (
+from ..recordings.recording import (
     TRAFFIC_OPTIONS,
     ReplayError,
     read_manifest,

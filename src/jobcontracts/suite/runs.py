@@ -12,11 +12,11 @@ import pytest
 from .. import reporting
 from ..apis import api_support
 from ..budget import BudgetExceeded
-from ..cassette import write_cassette
-from ..recording import (
+from ..recordings.cassette import write_cassette
+from ..recordings.recording import (
     cassette_path,
 )
-from ..replay import CassetteReplay
+from ..recordings.replay import CassetteReplay
 from ..session import ApiRun, ContractFailure, InputRefused
 from .targets import LEDGER, SEED_ENV, contract_for, options_for, target_for
 

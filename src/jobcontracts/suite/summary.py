@@ -12,7 +12,7 @@ from hypothesis import Phase, settings
 
 from .. import reporting
 from ..apis import API_NAMES
-from ..scrub import Scrubber
+from ..recordings.scrub import Scrubber
 from .targets import LEDGER, SEED_ENV, contract_for, options_for, target_for
 
 

@@ -15,8 +15,8 @@ from ..apis import CONTRACT_FILES, api_support
 from ..budget import DEFAULT_LIVE_REQUESTS, Allowance
 from ..contract import Contract
 from ..loader import ContractError, find_contract, load_contract
+from ..recordings.scrub import REDACTED
 from ..report import Ledger
-from ..scrub import REDACTED
 from ..session import RunOptions, Target
 
 LEDGER = pytest.StashKey[Ledger]()

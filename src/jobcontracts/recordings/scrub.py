@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from urllib.parse import quote
 
-from .trace import Exchange, WsMessage
+from ..trace import Exchange, WsMessage
 
 REDACTED = "-redacted-"
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
+from ..trace import Exchange, Trace, WsMessage
 from .recorded import Entry, RecordingError
 from .scrub import Scrubber
-from .trace import Exchange, Trace, WsMessage
 from .yamlstream import stream_items
 
 FORMAT = "jobcontracts-cassette/1"

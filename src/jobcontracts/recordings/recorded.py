@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .contract import Contract
+from ..contract import Contract
+from ..trace import Exchange, Trace, WsMessage
 from .scrub import REDACTED
-from .trace import Exchange, Trace, WsMessage
 
 DEFAULT_SPLIT_IDLE = 600.0
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
+from ..trace import Exchange, WsMessage
 from .recorded import Entry, RecordingError
 from .scrub import Scrubber
-from .trace import Exchange, WsMessage
 
 _BLOCK = 1 << 20
 _SPACE = re.compile(r"[ \t\n\r]*")

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import respx
 
+from ..clock import VirtualClock
 from .cassette import read_cassette
-from .clock import VirtualClock
 from .scrub import Scrubber
 
 #: Headers describing the recorded bytes on the wire, not the decoded body kept.
@@ -107,8 +107,8 @@ class TraceReplay:
         if isinstance(block, Mapping) and _code(item["response"]) == 101:
             # A recorded WebSocket connection: its messages at their recorded
             # times on this clock, then its close (see websocket.RecordedChannel).
+            from ..websocket import ChannelStream, RecordedChannel, switching_protocols
             from .cassette import websocket_messages
-            from .websocket import ChannelStream, RecordedChannel, switching_protocols
 
             channel = RecordedChannel(websocket_messages(block.get("messages")),
                                       block.get("close_code"), self.clock, self._shift or 0.0)

@@ -20,12 +20,13 @@ from typing import TextIO
 
 import yaml
 
-from .apis import CONTRACT_FILES
+from ..apis import CONTRACT_FILES
+from ..contract import Contract
+from ..loader import ContractError, find_contract, load_contract
+from ..oracles import judge_trace
+from ..report import Ledger
 from .cassette import read_cassette_entries
-from .contract import Contract
 from .har import read_har_entries
-from .loader import ContractError, find_contract, load_contract
-from .oracles import judge_trace
 from .recorded import (
     DEFAULT_SPLIT_IDLE,
     Classifier,
@@ -34,7 +35,6 @@ from .recorded import (
     recording_files,
     segments,
 )
-from .report import Ledger
 
 
 def read_recording(path: Path, classifier: Classifier,

@@ -1,0 +1,1 @@
+"""Recorded traffic: cassettes and HAR written scrubbed, read back, replayed, verified."""
