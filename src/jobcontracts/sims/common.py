@@ -12,8 +12,9 @@ import hmac
 import json
 import math
 import random
+import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
@@ -306,6 +307,22 @@ class BoundedRouter(respx.Router):
     def __init__(self, max_calls: int = 2000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_calls = max_calls
+        self._known: list[tuple[re.Pattern[str], str]] = []
+
+    def mount(self, table: Iterable[tuple[str, str, str, Any]],
+              side_effect: Callable[[str, Any], Callable[..., httpx.Response]],
+              fallback: Any) -> None:
+        """Route each `(name, method, path regex, handler)` through
+        `side_effect(name, handler)`, and every other request to `fallback`."""
+        for name, method, regex, handler in table:
+            self._known.append((re.compile(regex), method))
+            self.route(name=name, method=method, path__regex=regex).mock(
+                side_effect=side_effect(name, handler))
+        self.route(name="fallback").mock(side_effect=side_effect("fallback", fallback))
+
+    def allowed(self, path: str) -> list[str]:
+        """The methods some route takes at `path` (a `405`'s `Allow`), if any."""
+        return sorted({method for regex, method in self._known if regex.search(path)})
 
     def record(
         self,

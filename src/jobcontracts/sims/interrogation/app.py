@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import respx
 
 from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
@@ -97,8 +96,7 @@ class InterrogationSimulator:
         self.bucket = None if rate_limit is None else TokenBucket(clock, *rate_limit)
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self._known: list[tuple[re.Pattern[str], str]] = []
-        self.router: respx.Router = BoundedRouter(
+        self.router = BoundedRouter(
             MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
         )
         self._install_routes()
@@ -114,12 +112,7 @@ class InterrogationSimulator:
             ("get_simulation", "GET", rf"^{one}\Z", self._get),
             ("stream_events", "GET", rf"^{one}/events\Z", self._events),
         ]
-        for name, method, regex, handler in table:
-            self._known.append((re.compile(regex), method))
-            self.router.route(name=name, method=method, path__regex=regex).mock(
-                side_effect=self._wrap(handler)
-            )
-        self.router.route(name="fallback").mock(side_effect=self._wrap(self._fallback))
+        self.router.mount(table, lambda _name, handler: self._wrap(handler), self._fallback)
 
     def _wrap(self, handler: Handler) -> Callable[..., httpx.Response]:
         def side_effect(request: httpx.Request, **params: str) -> httpx.Response:
@@ -171,7 +164,7 @@ class InterrogationSimulator:
 
     def _fallback(self, ctx: Ctx) -> httpx.Response:
         path = ctx.request.url.path
-        allowed = sorted({method for regex, method in self._known if regex.search(path)})
+        allowed = self.router.allowed(path)
         if allowed:
             raise ApiError(
                 405,

@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import httpx
-import respx
 
 from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
@@ -109,8 +108,7 @@ class JobsSimulator:
         self.bucket = None if rate_limit is None else TokenBucket(clock, *rate_limit)
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self._known: list[tuple[re.Pattern[str], str]] = []
-        self.router: respx.Router = BoundedRouter(
+        self.router = BoundedRouter(
             MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
         )
         self._install_routes()
@@ -139,12 +137,7 @@ class JobsSimulator:
             ("get_quota", "GET", r"^/v1/account/quota\Z", self._quota),
             ("download", "GET", r"^/files/download/(?P<result_id>[^/]+)\Z", j.download),
         ]
-        for name, method, regex, handler in table:
-            self._known.append((re.compile(regex), method))
-            self.router.route(name=name, method=method, path__regex=regex).mock(
-                side_effect=self._wrap(handler)
-            )
-        self.router.route(name="fallback").mock(side_effect=self._wrap(self._fallback))
+        self.router.mount(table, lambda _name, handler: self._wrap(handler), self._fallback)
 
     def _wrap(self, handler: Handler) -> Callable[..., httpx.Response]:
         def side_effect(request: httpx.Request, **params: str) -> httpx.Response:
@@ -202,7 +195,7 @@ class JobsSimulator:
 
     def _fallback(self, ctx: Ctx) -> httpx.Response:
         path = ctx.request.url.path
-        allowed = sorted({method for regex, method in self._known if regex.search(path)})
+        allowed = self.router.allowed(path)
         if allowed:
             raise ApiError(405, "method_not_allowed",
                            f"{ctx.request.method} is not allowed here; use {', '.join(allowed)}",

@@ -31,7 +31,6 @@ simulator bug answers `500` in the same envelope rather than raising.
 from __future__ import annotations
 
 import random
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
-import respx
 
 from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
@@ -130,8 +128,7 @@ class PosSimulator:
         self.bucket = None if limit is None else TokenBucket(clock, *limit)
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self._known: list[tuple[re.Pattern[str], str]] = []
-        self.router: respx.Router = BoundedRouter(
+        self.router = BoundedRouter(
             MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
         )
         self._install_routes()
@@ -145,12 +142,7 @@ class PosSimulator:
             ("get_job", "GET", rf"^{PREFIX}/jobs/(?P<job_id>[^/]+)\Z", self._get_job),
             ("respond", "POST", rf"^{PREFIX}/jobs/(?P<job_id>[^/]+)/respond\Z", self._respond),
         ]
-        for name, method, regex, handler in table:
-            self._known.append((re.compile(regex), method))
-            self.router.route(name=name, method=method, path__regex=regex).mock(
-                side_effect=self._wrap(name, handler)
-            )
-        self.router.route(name="fallback").mock(side_effect=self._wrap("fallback", self._fallback))
+        self.router.mount(table, self._wrap, self._fallback)
 
     def _wrap(self, name: str, handler: Handler) -> Callable[..., httpx.Response]:
         def side_effect(request: httpx.Request, **params: str) -> httpx.Response:
@@ -206,7 +198,7 @@ class PosSimulator:
 
     def _fallback(self, ctx: Ctx) -> httpx.Response:
         path = ctx.request.url.path
-        allowed = sorted({method for regex, method in self._known if regex.search(path)})
+        allowed = self.router.allowed(path)
         if allowed:
             raise PosError(
                 405,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import respx
 
 from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
@@ -96,8 +94,7 @@ class SpecStepSimulator:
         self._created: dict[str, int] = {}
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self._known: list[tuple[re.Pattern[str], str]] = []
-        self.router: respx.Router = BoundedRouter(
+        self.router = BoundedRouter(
             MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
         )
         self._install_routes()
@@ -161,12 +158,7 @@ class SpecStepSimulator:
             ),
             ("get_blob", "GET", r"^/_blob/packages/(?P<package_id>[^/]+)\.zip\Z", self._get_blob),
         ]
-        for name, method, regex, handler in table:
-            self._known.append((re.compile(regex), method))
-            self.router.route(name=name, method=method, path__regex=regex).mock(
-                side_effect=self._wrap(name, handler)
-            )
-        self.router.route(name="fallback").mock(side_effect=self._wrap("fallback", self._fallback))
+        self.router.mount(table, self._wrap, self._fallback)
 
     def _wrap(self, name: str, handler: Handler) -> Callable[..., httpx.Response]:
         def side_effect(request: httpx.Request, **params: str) -> httpx.Response:
@@ -248,7 +240,7 @@ class SpecStepSimulator:
 
     def _fallback(self, ctx: Ctx) -> httpx.Response:
         path = ctx.request.url.path
-        allowed = sorted({method for regex, method in self._known if regex.search(path)})
+        allowed = self.router.allowed(path)
         if allowed:
             raise ApiError(
                 405,
