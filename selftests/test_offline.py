@@ -4,6 +4,7 @@ no secret on disk in anything the project writes or keeps."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,9 +24,9 @@ FAST = ["--api", "specstep", "--max-generations", "1", "--poll-interval", "0.05"
         "--live-deadline", "10", "--contract-setting", "clarification_resume_seconds=2"]
 
 
-def verify(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def verify(*args: str | Path, contract: str = "specstep") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "jobcontracts.cli", "verify", *map(str, args),
-                           "--contract", "specstep"], cwd=ROOT, capture_output=True, text=True,
+                           "--contract", contract], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, check=False)
 
 
@@ -54,7 +55,7 @@ def test_recorded_fixtures_verify_clean_offline():
 @pytest.mark.parametrize("tampered", sorted((FIXTURES / "tampered").glob("*.yaml")),
                          ids=lambda p: p.stem)
 def test_each_tampered_fixture_fails_for_its_rule(tampered):
-    done = verify(tampered)
+    done = verify(tampered, contract="jobs" if tampered.name.startswith("JOB-") else "specstep")
     assert done.returncode == 1, done.stdout[-3000:]
     assert violated(done.stdout) == {tampered.name.split(".")[0]}, done.stdout[-3000:]
     assert "FAIL " in done.stdout and "#" in done.stdout  # the exchanges are shown
@@ -64,6 +65,18 @@ def test_the_har_fixture_verifies_like_the_cassettes_it_came_from():
     done = verify(FIXTURES / "har" / "specstep-session.har")
     assert done.returncode == 0, done.stdout[-3000:]
     assert "2 trace(s), 153 exchanges" in done.stdout
+
+
+@pytest.mark.parametrize("recording", ["jobs", "har/jobs-events.har"])
+def test_the_jobs_event_streams_verify_offline(tmp_path, recording):
+    """WebSocket messages ride in the connection's exchange in a cassette and
+    in `_webSocketMessages` in HAR; either way the stream rules are judged."""
+    report = tmp_path / "report.json"
+    done = verify(FIXTURES / recording, "--report", report, contract="jobs")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "0 violated" in done.stdout
+    status = {rule["id"]: rule["status"] for rule in json.loads(report.read_text())["rules"]}
+    assert {status[f"JOB-EVT-{n}"] for n in (1, 2, 3, 4)} == {"verified"}, status
 
 
 def test_recorded_fixtures_replay_as_a_regression_suite(tmp_path):
