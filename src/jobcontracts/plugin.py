@@ -53,7 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     live.addoption("--live-deadline", type=float, default=None, metavar="S",
                    help="longest any one wait may last (default 2700)")
     live.addoption("--rate-limit-probe", type=int, default=None, metavar="N",
-                   help="requests a run may spend provoking a 429 (live default 0: off)")
+                   help="requests a run may spend provoking a 429 (live default: the "
+                        "contract's live_rate_limit_probe, else 0: off)")
     live.addoption("--request-timeout", type=float, default=30.0, metavar="S",
                    help="seconds before an unanswered request is a failed rule")
     live.addoption("--pos-job-id", action="append", default=[], metavar="ID",

@@ -44,10 +44,20 @@ def contract_for(config: pytest.Config, api: str) -> Contract:
             ledger.register(contracts[api])
         if os.environ.get(contracts[api].target.url_env):
             for option, rule_ids in contracts[api].reached_with.items():
-                value = config.getoption(option.lstrip("-").replace("-", "_")) or 0
+                dest = option.lstrip("-").replace("-", "_")
+                value = (live_probe(config, contracts[api]) if dest == "rate_limit_probe"
+                         else config.getoption(dest) or 0)
                 for rule_id in rule_ids:
                     ledger.reachable(rule_id, option, value)
     return contracts[api]
+
+
+def live_probe(config: pytest.Config, contract: Contract) -> int:
+    """Requests a live run may spend provoking a 429: `--rate-limit-probe`, else
+    the contract's `live_rate_limit_probe` setting (an API whose probe spends
+    nothing paid may set one), else 0."""
+    probe: int | None = config.getoption("rate_limit_probe")
+    return int(contract.settings.get("live_rate_limit_probe", 0)) if probe is None else probe
 
 
 def setting_overrides(config: pytest.Config) -> dict[str, Any]:
@@ -94,6 +104,7 @@ def options_for(config: pytest.Config, target: Target) -> RunOptions:
     shared = Path(os.environ[BUDGET_DIR_ENV])
     generations = config.getoption("max_generations")
     probe = config.getoption("rate_limit_probe")
+    probe = live_probe(config, contract_for(config, target.api)) if live else probe
     return RunOptions(
         generations=Allowance(
             "paid generations", (generations or 0) if live else None,
@@ -101,7 +112,7 @@ def options_for(config: pytest.Config, target: Target) -> RunOptions:
             "raise --max-generations to reach the rules that need one"),
         requests=Allowance("requests", _request_limit(config, live),
                            shared / f"{target.api}-requests", "raise --max-requests"),
-        rate_limit_probe=(probe or 0) if live else (60 if probe is None else probe),
+        rate_limit_probe=probe if live else (60 if probe is None else probe),
         poll_interval=config.getoption("poll_interval"),
         deadline=config.getoption("live_deadline"),
         timeout=config.getoption("request_timeout"),
