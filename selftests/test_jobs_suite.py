@@ -122,3 +122,13 @@ def test_fault_is_caught_live(tmp_path, fault):
                         "jobcontracts-live-selftest", env=live(url))
     assert run.returncode == 1, run.output[-3000:]
     assert run.with_status("violated") == FAULTS[fault].rules, run.output[-3000:]
+
+
+@pytest.mark.parametrize("fault", ["no-file-part-accepted", "file-size-wrong"])
+def test_schemathesis_fuzzes_the_multipart_upload(tmp_path, fault):
+    """The upload's form is in the exported document: schemathesis alone,
+    sending multipart cases, finds both ways an upload can be wrong."""
+    run = run_suite(tmp_path, "--api", "jobs", "-k", "test_exported_upload_form",
+                    "--sim-fault", fault, f"--hypothesis-seed={SEED}")
+    assert run.returncode == 1, run.output[-3000:]
+    assert run.with_status("violated") == {"JOB-FILE-1"}, run.output[-3000:]

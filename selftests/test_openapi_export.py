@@ -31,7 +31,7 @@ def test_every_endpoint_is_exported_and_loads_in_schemathesis(api):
     for endpoint in contract.endpoints.values():
         operation = document["paths"][endpoint.path][endpoint.method.lower()]
         if endpoint.request is not None:
-            assert operation["requestBody"]["content"]["application/json"]["schema"] == \
+            assert operation["requestBody"]["content"][endpoint.request_media]["schema"] == \
                 endpoint.request
         assert operation["responses"]
     schema = schemathesis.openapi.from_dict(document)

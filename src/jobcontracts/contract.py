@@ -43,7 +43,10 @@ class Endpoint(Strict):
     path: str
     paid: bool = False
     request: dict[str, Any] | None = None
-    """JSON Schema of the JSON request body, if the endpoint takes one."""
+    """JSON Schema of the request body, if the endpoint takes one: of the JSON
+    body, or for another `request_media` of its form (what the OpenAPI export
+    documents and fuzzers send; the rules read such a body themselves)."""
+    request_media: Literal["application/json", "multipart/form-data"] = "application/json"
     headers: dict[str, dict[str, Any]] = {}
     """Request headers the endpoint reads, each with a JSON Schema (`Idempotency-Key`)."""
     answers: dict[str, Answer] = {}

@@ -89,7 +89,7 @@ def _operation(endpoint: Endpoint, security: list[dict[str, list[str]]]) -> dict
         operation["parameters"] = parameters
     if endpoint.request is not None:
         operation["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": copy.deepcopy(endpoint.request)}}}
+            endpoint.request_media: {"schema": copy.deepcopy(endpoint.request)}}}
     if security:
         operation["security"] = copy.deepcopy(security)
     for status, answer in endpoint.answers.items():

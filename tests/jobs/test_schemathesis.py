@@ -1,8 +1,9 @@
 """schemathesis over the contract's exported OpenAPI document
 (`jobcontracts openapi jobs`): no 5xx, documented statuses, JSON bodies,
 invalid requests refused, and every JOB-* rule on each case. The event
-WebSocket is left to the stream rules, and the upload (multipart, with no
-JSON request schema in the contract) to `test_files.py`. Ids are real three
+WebSocket is left to the stream rules; the upload is fuzzed as the
+multipart form the contract documents (a case without its `file` part must
+be refused; one with only that part is echoed back). Ids are real three
 times in four on the simulator: a file, a goal job in each of several
 fates, a convert job, the marketplace's workflows (a live fuzz leaves the
 paid creates out and starts nothing)."""
@@ -62,9 +63,21 @@ def fuzz_for(jobs):
 CASES = min(settings().max_examples, 5)
 
 
-@SCHEMA.parametrize()
+#: The upload is the only fuzz of a multipart form, and its refusal (no
+#: `file` part) is one negative case among many: it gets more cases.
+UPLOAD = {"path": "/v1/files", "method": "POST"}
+UPLOAD_CASES = min(settings().max_examples, 25)
+
+
+@SCHEMA.exclude(**UPLOAD).parametrize()
 @settings(max_examples=CASES)
 def test_exported_document(case, jobs):
     fuzz_for(jobs).check(case)
     if not jobs.live:
         jobs.client.clock.sleep(2)  # on the simulator's clock, the jobs move on between cases
+
+
+@SCHEMA.include(**UPLOAD).parametrize()
+@settings(max_examples=UPLOAD_CASES)
+def test_exported_upload_form(case, jobs):
+    fuzz_for(jobs).check(case)
