@@ -141,6 +141,25 @@ def test_a_script_id_exactly_when_completed() -> None:
     broken(pos("POS-PROJ-2", "value_when", t, 1), 5, says="allowed [0, None]")
 
 
+# ---- POS-SCHEMA-3: field_type over each item of a list ----------------------------------
+
+
+def test_every_item_timestamp_has_a_zone() -> None:
+    t = PosTraffic()
+    t.job(testResults=[], logs=[])
+    t.job(logs=[{"stage": "gathering", "message": "m", "timestamp": "2026-05-29T10:00:00Z"},
+                {"stage": "gathering", "message": "n",
+                 "timestamp": "2026-05-29T10:00:01.5+00:00"}])
+    ok(pos("POS-SCHEMA-3", "field_type", t, 1), reached=2)
+    ok(pos("POS-SCHEMA-3", "field_type", t, 0), reached=0)  # no attempt yet: nothing to judge
+    t.job(logs=[{"stage": "gathering", "message": "m", "timestamp": "2026-05-29T10:00:00Z"},
+                {"stage": "gathering", "message": "n", "timestamp": "2026-05-29 10:00:01"}])
+    broken(pos("POS-SCHEMA-3", "field_type", t, 1), 3,
+           says="job.logs.*.timestamp: '2026-05-29 10:00:01' has no time zone")
+    t.job(testResults=[{"attempt": 1, "timestamp": 1780000000}], logs=[])
+    broken(pos("POS-SCHEMA-3", "field_type", t, 0), 4, says="is not an ISO 8601 string")
+
+
 # ---- POS-PROJ-4 ------------------------------------------------------------------------
 
 

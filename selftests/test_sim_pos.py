@@ -47,7 +47,8 @@ STAGES = ("queued", "gathering", "generating", "testing", "retrying", "done")
 
 class DocumentRules(Rules):
     """The kit's rules and the document's own POS-PROJ-5 (the listed statuses
-    and stages) and POS-SCHEMA-2 (zoned createdAt / updatedAt). Those findings
+    and stages), POS-SCHEMA-2 (zoned createdAt / updatedAt) and POS-SCHEMA-3
+    (zoned testResults[] and logs[] timestamps). Those findings
     are theirs alone: as in the contract, POS-PROJ-1 does not judge the stage
     beside needs_clarification, and POS-PROJ-3 orders only what parses."""
 
@@ -63,6 +64,13 @@ class DocumentRules(Rules):
             lawful["stage"] = "gathering"
         if not zoned:
             lawful["createdAt"] = lawful["updatedAt"] = "2026-01-01T00:00:00Z"
+        for name in ("testResults", "logs"):
+            items = job.get(name) or []
+            unzoned = [i.get("timestamp") for i in items if parse_time(i.get("timestamp")) is None]
+            self.flag("POS-SCHEMA-3", not unzoned, f"{where}: {name} timestamps {unzoned[:2]}")
+            if unzoned:  # POS-PROJ-3 orders only what parses
+                lawful[name] = [{k: v for k, v in i.items() if k != "timestamp"} | {
+                    "timestamp": "2026-01-01T00:00:00Z"} for i in items]
         super().job(lawful, where)
 
 
@@ -112,6 +120,7 @@ def test_public_interface() -> None:
         "POS-AUTH-1",
         "POS-SCHEMA-1",
         "POS-SCHEMA-2",
+        "POS-SCHEMA-3",
         "POS-RESP-1",
     }
     with pytest.raises(ValueError, match=r"no-such-fault.*valid names:.*attempt-skips"):
@@ -458,6 +467,14 @@ def test_symptom_timestamps_not_rfc3339() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", job["createdAt"])
     assert parse_time(job["updatedAt"]) is None
     assert all(ISO_MS.match(entry["timestamp"]) for entry in job["logs"])
+
+
+def test_symptom_item_timestamps_not_rfc3339() -> None:
+    api = PosApi({"item-timestamps-not-rfc3339"})
+    job = api.job(api.create("orders"))
+    assert job["logs"] and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", entry["timestamp"])
+                               for entry in job["logs"])
+    assert parse_time(job["createdAt"]) is not None and parse_time(job["updatedAt"]) is not None
 
 
 def test_symptom_unknown_job_500() -> None:

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ..trace import ABSENT, Trace, lookup
-from .context import Cond, Context, holds, json_equal
+from ..trace import ABSENT, Exchange, Trace, lookup
+from .context import Cond, Context, holds, json_equal, lookup_all
 from .registry import Params, Verdict, rule_kind
 
 FieldType = Literal["integer", "number", "string", "boolean", "uuid", "datetime", "list", "object"]
@@ -109,26 +109,34 @@ def _is_uuid(value: str) -> bool:
 
 @rule_kind("field_type", FieldType_)
 def field_type(trace: Trace, p: FieldType_, ctx: Context, verdict: Verdict) -> None:
-    """`field` has the given type (and lies within `min`..`max` when numeric)."""
+    """`field` has the given type (and lies within `min`..`max` when numeric).
+    A `*` step judges the field of every item of a list (`logs.*.timestamp`);
+    a list with no items leaves nothing to judge."""
     for obs in ctx.observations(p.record):
         if not holds(obs.body, p.when):
             continue
-        value = lookup(obs.body, p.field)
-        if value is ABSENT and p.nullable:
-            continue  # an absent key is `required_keys`' finding, not this one's
-        if value is None and p.nullable:
-            verdict.judged()
-            continue
-        problem = "the key is absent" if value is ABSENT else type_problem(value, p.type)
-        if problem is None and isinstance(value, int | float):
-            if p.min is not None and value < p.min:
-                problem = f"{value!r} is below {p.min:g}"
-            elif p.max is not None and value > p.max:
-                problem = f"{value!r} is above {p.max:g}"
-        if problem:
-            verdict.violate(f"{p.field}: {problem}", obs.exchange, fields=(p.field,))
-        else:
-            verdict.judged()
+        values = lookup_all(obs.body, p.field) if "*" in p.field else [
+            lookup(obs.body, p.field)]
+        for value in values:
+            _judge_type(p, value, obs.exchange, verdict)
+
+
+def _judge_type(p: FieldType_, value: Any, exchange: Exchange, verdict: Verdict) -> None:
+    if value is ABSENT and p.nullable:
+        return  # an absent key is `required_keys`' finding, not this one's
+    if value is None and p.nullable:
+        verdict.judged()
+        return
+    problem = "the key is absent" if value is ABSENT else type_problem(value, p.type)
+    if problem is None and isinstance(value, int | float):
+        if p.min is not None and value < p.min:
+            problem = f"{value!r} is below {p.min:g}"
+        elif p.max is not None and value > p.max:
+            problem = f"{value!r} is above {p.max:g}"
+    if problem:
+        verdict.violate(f"{p.field}: {problem}", exchange, fields=(p.field,))
+    else:
+        verdict.judged()
 
 
 class PresentIff(RecordParams):

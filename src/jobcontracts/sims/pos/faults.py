@@ -45,6 +45,11 @@ _FAULT_LIST: tuple[Fault, ...] = (
         'createdAt and updatedAt read "2026-05-29 10:00:00": no "T", no time zone.',
     ),
     Fault(
+        "item-timestamps-not-rfc3339",
+        "POS-SCHEMA-3",
+        'testResults[] and logs[] timestamps read "2026-05-29 10:00:00": no "T", no time zone.',
+    ),
+    Fault(
         "stage-while-paused",
         "POS-PROJ-5",
         'A job in needs_clarification shows stage "waiting", which the document does not list.',

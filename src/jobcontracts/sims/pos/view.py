@@ -35,7 +35,9 @@ def job_view(job: Job, faults: frozenset[str]) -> dict[str, Any]:
     if "completed-without-script" in faults and status == COMPLETED:
         script_id = 0
     stamp = job.choices.stamp
-    results = [dict(result, timestamp=stamp(result["timestamp"])) for result in job.test_results]
+    item_stamp = _naive if "item-timestamps-not-rfc3339" in faults else stamp
+    results = [dict(result, timestamp=item_stamp(result["timestamp"]))
+               for result in job.test_results]
     if "attempt-skips" in faults:
         for result in results:
             if result["attempt"] >= 2:
@@ -67,7 +69,7 @@ def job_view(job: Job, faults: frozenset[str]) -> dict[str, Any]:
         "clarification": "" if "clarification-empty" in faults else job.clarification,
         "humanResponse": job.human_response,
         "logs": [
-            {"stage": stage, "message": message, "timestamp": stamp(at)}
+            {"stage": stage, "message": message, "timestamp": item_stamp(at)}
             for (stage, message, _), at in zip(job.logs, times, strict=True)
         ],
         "retries": sum(not result["passed"] for result in counted),
