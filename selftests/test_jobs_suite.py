@@ -63,10 +63,18 @@ def test_conforming_simulator_passes_with_every_rule_verified(tmp_path, seed):
     assert not unverified(run), unverified(run)
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_fault_is_caught_by_its_rules(tmp_path, fault):
+#: Each fault on a variant of its own (0 to 3 in turn) in-process, and on the
+#: reference one live; JOBCONTRACTS_FAULT_VARIANTS=0,1,2,3 runs each on all four.
+SWEPT = os.environ.get("JOBCONTRACTS_FAULT_VARIANTS")
+FAULT_CASES = ([(fault, int(v)) for fault in sorted(FAULTS) for v in SWEPT.split(",")] if SWEPT
+               else [(fault, i % 4) for i, fault in enumerate(sorted(FAULTS))])
+
+
+@pytest.mark.parametrize(("fault", "variant"), FAULT_CASES,
+                         ids=[f"{fault}-variant{v}" for fault, v in FAULT_CASES])
+def test_fault_is_caught_by_its_rules(tmp_path, fault, variant):
     run = run_suite(tmp_path, "--api", "jobs", "--sim-fault", fault,
-                    "--sim-variant", str(sorted(FAULTS).index(fault) % 4),
+                    "--sim-variant", str(variant),
                     "--hypothesis-profile", "jobcontracts-selftest", f"--hypothesis-seed={SEED}")
     assert run.returncode == 1, run.output[-3000:]
     assert run.with_status("violated") == FAULTS[fault].rules, run.output[-3000:]

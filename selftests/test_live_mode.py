@@ -3,8 +3,6 @@ against `jobcontracts serve` on loopback, within budgets."""
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
@@ -28,9 +26,10 @@ RATE_RULES = set(CONTRACT.reached_with["--rate-limit-probe"])
 GENERATION_RULES = set(CONTRACT.reached_with["--max-generations"])
 
 
-#: Served variants each conforming test meets (0: the reference server). CI
-#: sweeps a few; JOBCONTRACTS_SERVED_VARIANTS=20 sweeps variants 1..20.
-VARIANTS = [0, *range(1, 1 + int(os.environ.get("JOBCONTRACTS_SERVED_VARIANTS", "3")))]
+#: The reference server (variant 0) within the budgets these tests are about;
+#: test_served_variants.py meets the other variants with budgets that reach
+#: every rule.
+VARIANTS = [0]
 
 
 def variant_seed(variant: int) -> str:
@@ -142,7 +141,7 @@ def test_conforming_pos_server_passes_with_one_paid_job(tmp_path, variant):
         run = run_suite(tmp_path, *POS_FAST, variant_seed(variant), env=pos_live(url))
     assert run.returncode == 0, run.output[-3000:]
     assert run.with_status("verified") == set(run.rules), run.rules
-    assert len(run.rules) == 9
+    assert len(run.rules) == 10
     assert "1 paid generation(s) (budget 1)" in run.output
 
 
