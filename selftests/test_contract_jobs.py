@@ -93,14 +93,21 @@ def test_the_contract_loads_with_its_event_rules() -> None:
 def test_it_has_every_job_rule_of_the_defaults_exactly_once() -> None:
     documented = set(re.findall(r"JOB-[A-Z]+-\d+", DEFAULTS.read_text(encoding="utf-8")))
     assert len(documented) == 25
-    ids = [rule.id for rule in jobs_contract().rules]
+    contract = jobs_contract()
+    ids = [rule.id for rule in contract.rules]
     assert len(ids) == len(set(ids))
-    assert set(ids) == documented
+    # Beyond CONTRACT-DEFAULTS': the rules for sentences of the SDK document
+    # no default covered (specs/traceability/jobs.md rows 67 and 71).
+    assert set(ids) - documented == {"JOB-MKT-4", "JOB-MKT-5"}
+    assert documented <= set(ids)
+    assert {contract.rule(r).source for r in ("JOB-MKT-4", "JOB-MKT-5")} == {"document"}
 
 
-def test_only_the_models_type_notes_come_from_the_document() -> None:
+def test_only_the_models_type_notes_and_the_marketplace_comments_come_from_the_document(
+) -> None:
     sources = {rule.id: rule.source for rule in jobs_contract().rules}
-    assert {i for i, s in sources.items() if s == "document"} == {"JOB-MODEL-1", "JOB-MODEL-2"}
+    assert {i for i, s in sources.items() if s == "document"} == {
+        "JOB-MODEL-1", "JOB-MODEL-2", "JOB-MKT-4", "JOB-MKT-5"}
 
 
 def test_without_its_event_block_the_rest_loads(tmp_path: Path) -> None:
@@ -108,7 +115,7 @@ def test_without_its_event_block_the_rest_loads(tmp_path: Path) -> None:
     path.write_text(without_event_rules(JOBS_YAML.read_text(encoding="utf-8")), encoding="utf-8")
     contract = load_contract(path)
     ids = {rule.id for rule in contract.rules}
-    assert len(ids) == 21
+    assert len(ids) == 23
     assert not any(i.startswith("JOB-EVT-") for i in ids)
     assert not any(c.kind.startswith("ws_") for r in contract.rules for c in r.checks)
 

@@ -50,7 +50,7 @@ def unverified(run):
 
 
 def test_the_contract_has_every_job_rule():
-    assert len(RULES) == 25 and all(rule.startswith("JOB-") for rule in RULES)
+    assert len(RULES) == 27 and all(rule.startswith("JOB-") for rule in RULES)
     assert {rule for fault in FAULTS.values() for rule in fault.rules} == RULES
 
 

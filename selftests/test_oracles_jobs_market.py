@@ -25,6 +25,29 @@ from .jobs_oracle_kit import (
 )
 from .oracle_kit import broken, ok
 
+# ---- JOB-MKT-4, JOB-MKT-5: the document's own marketplace sentences ----------------------
+
+
+def test_source_type_is_null_or_one_of_the_three() -> None:
+    t = JobsTraffic()
+    for source_type in ("curated", "user", "blank", None):
+        t.workflow(source_type=source_type)
+    ok(check("JOB-MKT-4", "enum", t), reached=4)
+    t.workflow(source_type="template")
+    broken(check("JOB-MKT-4", "enum", t), 5, says="source_type='template' is not one of")
+
+
+def test_a_search_row_is_light_weight() -> None:
+    t = JobsTraffic()
+    row = {"workflow_id": "wf_1", "name": "n", "stats": {"like_count": 1}}
+    t("GET", "/v1/workflows", 200, {"items": [row, {**row, "workflow_id": "wf_2"}],
+                                    "cursor": None})
+    t("GET", "/v1/workflows", 200, {"items": [], "cursor": None})
+    ok(check("JOB-MKT-5", "list_items", t), reached=2)
+    t("GET", "/v1/workflows", 200, {"items": [row, {**row, "spec_json": {}}], "cursor": None})
+    broken(check("JOB-MKT-5", "list_items", t), 3, says="items[1] carries ['spec_json']")
+
+
 # ---- toggle (JOB-MKT-2) --------------------------------------------------------------------
 
 

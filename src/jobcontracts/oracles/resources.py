@@ -21,12 +21,14 @@ class ListItems(RecordParams):
     """Keys every item has (null is a value; a missing key is not)."""
     unique: str | None = None
     """A field whose values no two items share."""
+    forbidden: list[str] = []
+    """Keys no item may have (a light-weight row leaves them out)."""
 
 
 @rule_kind("list_items", ListItems)
 def list_items(trace: Trace, p: ListItems, ctx: Context, verdict: Verdict) -> None:
-    """`items` is a list of objects, each with every `required` key, and no two
-    with the same `unique` value."""
+    """`items` is a list of objects, each with every `required` key and none of
+    the `forbidden` ones, and no two with the same `unique` value."""
     for obs in ctx.observations(p.record):
         if not holds(obs.body, p.when):
             continue
@@ -40,9 +42,13 @@ def list_items(trace: Trace, p: ListItems, ctx: Context, verdict: Verdict) -> No
                 wrong.append(f"{p.items}[{i}] is not an object")
                 continue
             missing = [k for k in p.required if lookup(item, k) is ABSENT]
+            extra = [k for k in p.forbidden if lookup(item, k) is not ABSENT]
+            name = item.get(p.unique) if p.unique else None
+            label = f"{p.items}[{i}]{f' ({name!r})' if name else ''}"
             if missing:
-                name = item.get(p.unique) if p.unique else None
-                wrong.append(f"{p.items}[{i}]{f' ({name!r})' if name else ''} lacks {missing}")
+                wrong.append(f"{label} lacks {missing}")
+            if extra:
+                wrong.append(f"{label} carries {extra}")
         if p.unique is not None:
             seen = Counter(repr(item.get(p.unique)) for item in items if isinstance(item, dict))
             twice = sorted(value for value, count in seen.items() if count > 1)

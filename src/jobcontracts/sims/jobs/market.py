@@ -73,6 +73,11 @@ class Workflow:
                 "description": self.description, "source_type": self.source_type,
                 "visibility": self.visibility, "tags": list(self.tags), "stats": self.stats()}
 
+    def full_row(self) -> dict[str, Any]:
+        """`summary-full-rows`: a search row that carries what a summary leaves out."""
+        return {**self.summary(), "system_prompt": f"You run the {self.name} workflow.",
+                "spec_json": {"spec_id": self.spec_id, "steps": []}}
+
     def detail(self) -> dict[str, Any]:
         return {**self.summary(), "spec_id": self.spec_id,
                 "source_spec_id": self.source_spec_id, "item_version": self.item_version}
@@ -94,7 +99,8 @@ class Marketplace:
                 owner_id=None if curated else f"usr_{rng.getrandbits(40):010x}",
                 spec_id=f"spec_{rng.getrandbits(48):012x}",
                 source_spec_id=f"spec_{rng.getrandbits(48):012x}" if forked else None,
-                source_type="curated" if curated else "user", name=name,
+                source_type=("template" if "source-type-other" in faults else "curated")
+                if curated else "user", name=name,
                 description=description, tags=list(tags), run_count=rng.randrange(0, 5000),
                 fork_count=rng.randrange(0, 60), like_count=rng.randrange(0, 400),
                 item_version=rng.randrange(1, 4))
@@ -118,7 +124,8 @@ class Marketplace:
         next_cursor = f"{CURSOR_PREFIX}{hits[limit].position}" if more else None
         if more and limit > 1 and "page-repeats" in self.faults:
             next_cursor = f"{CURSOR_PREFIX}{page[-1].position}"  # the next page repeats it
-        return {"items": [w.summary() for w in page], "cursor": next_cursor}
+        rows = [w.full_row() if "summary-full-rows" in self.faults else w.summary() for w in page]
+        return {"items": rows, "cursor": next_cursor}
 
     def like(self, workflow: Workflow, key: str) -> dict[str, Any]:
         if "like-not-toggled" in self.faults or key not in workflow.likers:
