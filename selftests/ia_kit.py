@@ -125,7 +125,7 @@ class Audit:
 
     def check_status(self, simulation_id: str) -> dict[str, Any]:
         record = self.api.status(simulation_id)
-        assert set(record) == STATUS_KEYS and record["simulation_id"] == simulation_id
+        assert set(record) == STATUS_KEYS  # the id: IA-STAT-3, in DocumentAudit
         status, where = record["status"], f"{simulation_id[:8]} {record}"
         self.flag("IA-STAT-1", status in ("running", "completed", "failed"), where)
         self.flag("IA-STAT-1", (record["completed_at"] is None) == (status == "running"), where)
@@ -285,8 +285,9 @@ class Audit:
         simulation_id = body["simulation_id"]
         self.flag("IA-REQ-2", is_str(simulation_id) and body.get("status") == "running", where)
         details = self.api.http.get(body["details_url"])
-        ok = details.status_code == 200 and details.json()["simulation_id"] == simulation_id
-        self.flag("IA-REQ-2", ok, f"details_url {body['details_url']} -> {details}")
+        # resolves; that it is this simulation's record is IA-STAT-3's (DocumentAudit)
+        self.flag("IA-REQ-2", details.status_code == 200,
+                  f"details_url {body['details_url']} -> {details}")
         with self.api.http.stream("GET", body["events_url"]) as events:
             self.flag("IA-REQ-2", events.status_code == 200, f"events_url -> {events}")
         return str(simulation_id)

@@ -5,6 +5,8 @@ contracts/interrogation.yaml."""
 
 from __future__ import annotations
 
+import pytest
+
 from jobcontracts.oracles.context import holds, lookup_all
 
 from .oracle_kit import broken, ok
@@ -123,3 +125,28 @@ def test_links_resolve() -> None:
     t.create(GOOD, details_url=f"https://api.test/api/simulations/{SIM}/details")
     t("GET", f"/api/simulations/{SIM}/details", 404, {"detail": "Not Found"})
     broken(ia("IA-REQ-2", "links_resolve", t), 1, 2, says="details_url")
+
+
+# ---- fields_equal with equals_key (IA-STAT-3) -------------------------------------------
+
+
+def test_a_status_answer_is_of_the_simulation_its_url_names() -> None:
+    t = IaTraffic()
+    t.status()
+    t.status("completed")
+    ok(ia("IA-STAT-3", "fields_equal", t), reached=2)
+    t.status("completed", simulation_id="someone-else")
+    broken(ia("IA-STAT-3", "fields_equal", t), 3,
+           says=f"simulation_id='someone-else' but the URL names '{SIM}'")
+
+
+def test_fields_equal_takes_a_field_or_the_key_not_both() -> None:
+    from pydantic import ValidationError
+
+    from jobcontracts.oracles.projection import FieldsEqual
+
+    FieldsEqual(record="r", left="a", right="b")
+    FieldsEqual(record="r", left="a", equals_key=True)
+    for bad in ({"right": "b", "equals_key": True}, {}):
+        with pytest.raises(ValidationError, match="exactly one of"):
+            FieldsEqual(record="r", left="a", **bad)

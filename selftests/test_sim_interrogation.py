@@ -43,6 +43,7 @@ RULES = {
     "IA-REQ-3",
     "IA-STAT-1",
     "IA-STAT-2",
+    "IA-STAT-3",
     "IA-SSE-1",
     "IA-SSE-2",
     "IA-SSE-3",
@@ -107,15 +108,19 @@ SYMPTOMS = {
     "catalog-id-rejected": "retail_store_manager_40_60 refused",
     "stakeholder-id-wins": "'stakeholder_id': 'no_such_stakeholder'",
     "started-at-iso-string": "'started_at': '",
+    "status-id-mismatch": "answers for",
 }
 
 
 class DocumentAudit(Audit):
     """`ia_kit.Audit`, and the document rules it does not check yet: the
-    profile's precedence (IA-REQ-3) and the status record's times (IA-STAT-2)."""
+    profile's precedence (IA-REQ-3), the status record's times (IA-STAT-2)
+    and its id (IA-STAT-3)."""
 
     def check_status(self, simulation_id: str) -> dict[str, Any]:
         record = super().check_status(simulation_id)
+        self.flag("IA-STAT-3", record.get("simulation_id") == simulation_id,
+                  f"{simulation_id[:8]}: answers for {record.get('simulation_id')!r}")
         started, completed = record["started_at"], record["completed_at"]
         self.flag(
             "IA-STAT-2",

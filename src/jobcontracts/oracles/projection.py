@@ -292,18 +292,32 @@ def transitions(trace: Trace, p: Transitions, ctx: Context, verdict: Verdict) ->
 
 class FieldsEqual(RecordParams):
     left: str
-    right: str
+    right: str | None = None
+    equals_key: bool = False
+    """Compare `left` with the record's key instead of a field: for a record
+    keyed by a path parameter (`key: "{simulation_id}"`), the URL's id."""
+
+    @model_validator(mode="after")
+    def _one_right(self) -> FieldsEqual:
+        if (self.right is None) == (not self.equals_key):
+            raise ValueError("give exactly one of `right` and `equals_key: true`")
+        return self
 
 
 @rule_kind("fields_equal", FieldsEqual)
 def fields_equal(trace: Trace, p: FieldsEqual, ctx: Context, verdict: Verdict) -> None:
-    """Where `when` holds, `left` and `right` of one record are equal."""
+    """Where `when` holds, `left` and `right` of one record are equal (or
+    `left` and the record's key, with `equals_key`)."""
     for obs in ctx.observations(p.record):
         if not holds(obs.body, p.when):
             continue
-        left, right = lookup(obs.body, p.left), lookup(obs.body, p.right)
+        left = lookup(obs.body, p.left)
+        right = obs.key if p.right is None else lookup(obs.body, p.right)
         if json_equal(left, right):
             verdict.judged()
+        elif p.right is None:
+            verdict.violate(f"{p.left}={left!r} but the URL names {right!r}", obs.exchange,
+                            fields=(p.left,))
         else:
             verdict.violate(f"{p.left}={left!r} but {p.right}={right!r}", obs.exchange,
                             fields=(p.left, p.right))

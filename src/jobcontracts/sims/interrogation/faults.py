@@ -43,6 +43,11 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "While running, the status record's started_at is an ISO 8601 string, not epoch seconds.",
     ),
     Fault(
+        "status-id-mismatch",
+        "IA-STAT-3",
+        "The status record's simulation_id is the id with its last character changed.",
+    ),
+    Fault(
         "max-messages-unbounded",
         "IA-REQ-1",
         "An integer max_interview_messages above 40 is accepted (202) and a run starts.",

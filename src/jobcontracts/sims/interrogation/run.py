@@ -115,6 +115,8 @@ class Simulation:
             "error": self.error if status == "failed" else None,
             "final_answer": final_answer,
         }
+        if "status-id-mismatch" in self.faults:
+            record["simulation_id"] = self.id[:-1] + ("0" if self.id[-1] != "0" else "1")
         if running and "started-at-iso-string" in self.faults:
             record["started_at"] = iso(self.created)
         if self.choices.extra_fields_in_answers:
