@@ -22,7 +22,7 @@ from .suite_runner import run_suite
 
 SEED = os.environ.get("JOBCONTRACTS_SEED", "0")
 #: The APIs whose simulators this sweeps, and how many rules each contract has.
-RULES = {"specstep": 39, "pos": 10, "interrogation": 15}
+RULES = {"specstep": 39, "pos": 10, "interrogation": 17}
 CASES = [(api, fault) for api in RULES for fault in sorted(api_support(api).faults)]
 SWEPT = os.environ.get("JOBCONTRACTS_FAULT_VARIANTS")
 #: Faults pinned to a variant: on the reference one, the state machine's 429s

@@ -204,7 +204,7 @@ def test_conforming_interrogation_server_passes_with_three_paid_runs(tmp_path, v
     assert run.with_status("not_reached") == {"IA-REQ-3"}, run.rules
     assert "--max-generations" in run.rules["IA-REQ-3"]["detail"]
     assert run.with_status("verified") == set(run.rules) - {"IA-CAT-1", "IA-REQ-3"}, run.rules
-    assert len(run.rules) == 15
+    assert len(run.rules) == 17
 
 
 @pytest.mark.parametrize("fault", sorted(ia_sim.FAULTS))

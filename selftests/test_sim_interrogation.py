@@ -50,6 +50,8 @@ RULES = {
     "IA-SSE-4",
     "IA-SSE-5",
     "IA-SSE-6",
+    "IA-SSE-7",
+    "IA-SSE-8",
     "IA-CAT-1",
 }
 DOC_PAYLOAD_KEYS = {
@@ -109,6 +111,11 @@ SYMPTOMS = {
     "stakeholder-id-wins": "'stakeholder_id': 'no_such_stakeholder'",
     "started-at-iso-string": "'started_at': '",
     "status-id-mismatch": "answers for",
+    "event-no-timestamp": "simulation.step without a numeric timestamp",
+    "connected-status-wrong": "connected says 'starting'",
+    "started-echo-wrong": "started echoes",
+    "batch-count-off": "count 4 for 3",
+    "transcript-lags": "transcript one behind",
 }
 
 
@@ -116,6 +123,10 @@ class DocumentAudit(Audit):
     """`ia_kit.Audit`, and the document rules it does not check yet: the
     profile's precedence (IA-REQ-3), the status record's times (IA-STAT-2)
     and its id (IA-STAT-3)."""
+
+    def __init__(self, faults: Any = frozenset(), **kw: Any) -> None:
+        super().__init__(faults, **kw)
+        self.sent: dict[str, dict[str, Any]] = {}
 
     def check_status(self, simulation_id: str) -> dict[str, Any]:
         record = super().check_status(simulation_id)
@@ -129,6 +140,57 @@ class DocumentAudit(Audit):
             f"{simulation_id[:8]} {record}",
         )
         return record
+
+    def check_created(self, response: httpx.Response) -> str:
+        simulation_id = super().check_created(response)
+        self.sent[simulation_id] = json.loads(response.request.content)
+        return simulation_id
+
+    def check_stream(self, response: httpx.Response, events: list[Sse], simulation_id: str) -> None:
+        """IA-SSE-7 on any stream: the data envelope; `running` when connected mid-run."""
+        super().check_stream(response, events, simulation_id)
+        for sse in events:
+            stamp = sse.data.get("timestamp")
+            self.flag("IA-SSE-7", isinstance(stamp, int | float) and not isinstance(stamp, bool),
+                      f"{sse.name} without a numeric timestamp")
+            self.flag("IA-SSE-7", isinstance(sse.data.get("payload"), dict), f"{sse.name} payload")
+        connected = events[0] if events and events[0].name == "sse.connected" else None
+        if connected is not None and any(
+                e.data.get("timestamp", 0) > connected.data["timestamp"] for e in events[1:]):
+            self.flag("IA-SSE-7", connected.payload.get("status") == "running",
+                      f"connected says {connected.payload.get('status')!r} mid-run")
+
+    def check_run(self, simulation_id: str, limit: int) -> list[Sse]:
+        """IA-SSE-8 on a full stream: payloads agree with the request and each other."""
+        events = super().check_run(simulation_id, limit)
+        sent = self.sent.get(simulation_id, {})
+        messages: dict[str, list[dict[str, Any]]] = {}
+        for sse in events:
+            payload = sse.payload
+            if sse.name == "simulation.started":
+                echoed = all(payload.get(k) == sent[k] for k in ("user_input",
+                             "max_interview_messages") if sent.get(k) is not None)
+                self.flag("IA-SSE-8", echoed, f"started echoes {payload} for {sent}")
+            elif sse.name == "hypothesis.batch_created":
+                count, listed = payload.get("count"), len(payload.get("hypotheses", []))
+                self.flag("IA-SSE-8", count == listed, f"count {count} for {listed}")
+            elif sse.name == "interview.message":
+                self.flag("IA-SSE-8", payload.get("role") in ("user", "assistant"),
+                          f"role {payload.get('role')!r}")
+                messages.setdefault(payload["hypothesis_id"], []).append(payload)
+            elif sse.name == "interview.transcript.updated":
+                mine = messages.get(payload["hypothesis_id"], [])
+                listed = payload["transcript"]["messages"]
+                self.flag("IA-SSE-8", listed == [{"role": m["role"], "content": m["content"]}
+                                                 for m in mine],
+                          f"transcript one behind: {len(listed)} of {len(mine)}")
+                if mine:
+                    last = mine[-1]
+                    self.flag("IA-SSE-8", (payload["latest_message_index"],
+                                           payload["latest_message_role"],
+                                           payload["latest_message_content"]) == (
+                        last["message_index"], last["role"], last["content"]), "latest")
+        return events
 
     def check_requests(self) -> None:
         super().check_requests()

@@ -129,6 +129,31 @@ _FAULT_LIST: tuple[Fault, ...] = (
         "The first hypothesis's interview has max_interview_messages + 2 messages.",
     ),
     Fault(
+        "event-no-timestamp",
+        "IA-SSE-7",
+        "simulation.step events carry no timestamp in their data.",
+    ),
+    Fault(
+        "connected-status-wrong",
+        "IA-SSE-7",
+        'sse.connected says payload.status "starting" while the run is running.',
+    ),
+    Fault(
+        "started-echo-wrong",
+        "IA-SSE-8",
+        "simulation.started echoes the first 20 characters of user_input and an ellipsis.",
+    ),
+    Fault(
+        "batch-count-off",
+        "IA-SSE-8",
+        "hypothesis.batch_created's count is one more than the hypotheses it lists.",
+    ),
+    Fault(
+        "transcript-lags",
+        "IA-SSE-8",
+        "Each transcript's messages leave out the latest message (one behind).",
+    ),
+    Fault(
         "final-answer-differs",
         "IA-SSE-5",
         "simulation.completed carries the synthesis draft, not the final_answer of the status.",

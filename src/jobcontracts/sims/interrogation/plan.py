@@ -157,7 +157,8 @@ class Planner:
             "simulation.started",
             {
                 "max_interview_messages": request.max_messages,
-                "user_input": request.user_input,
+                "user_input": request.user_input[:20] + "…"
+                if "started-echo-wrong" in self.faults else request.user_input,
             },
         )
         self.analysis()
@@ -224,7 +225,7 @@ class Planner:
             "hypothesis.batch_created",
             {
                 "step": self.step,
-                "count": len(batch),
+                "count": len(batch) + ("batch-count-off" in self.faults),
                 "hypotheses": batch,
             },
         )
@@ -325,7 +326,9 @@ class Planner:
                 "transcript": {
                     "message_count": count,
                     "text": "\n".join(f"{m['role']}: {m['content']}" for m in hypothesis.messages),
-                    "messages": [dict(message) for message in hypothesis.messages],
+                    "messages": [dict(message) for message in (
+                        hypothesis.messages[:-1] if "transcript-lags" in self.faults
+                        else hypothesis.messages)],
                 },
             },
             repeat_id=first and number == 0 and "ids-repeat" in self.faults,

@@ -92,6 +92,8 @@ class Simulation:
             "simulation_id": simulation_id,
             "payload": event.payload,
         }
+        if event.name == "simulation.step" and "event-no-timestamp" in self.faults:
+            del data["timestamp"]
         return sse_frame(name, data, event_id, self.choices)
 
     def status_name(self, now: float) -> str:
@@ -131,7 +133,8 @@ class Simulation:
             "event": "sse.connected",
             "timestamp": round(now, 6),
             "simulation_id": self.id,
-            "payload": {"status": self.status_name(now)},
+            "payload": {"status": "starting" if "connected-status-wrong" in self.faults
+                        else self.status_name(now)},
         }
         head = ""
         if self.choices.retry != "none":
