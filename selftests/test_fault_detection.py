@@ -25,10 +25,6 @@ SEED = os.environ.get("JOBCONTRACTS_SEED", "0")
 RULES = {"specstep": 39, "pos": 10, "interrogation": 17}
 CASES = [(api, fault) for api in RULES for fault in sorted(api_support(api).faults)]
 SWEPT = os.environ.get("JOBCONTRACTS_FAULT_VARIANTS")
-#: Faults pinned to a variant: on the reference one, the state machine's 429s
-#: land a fault-committed turn inside a keyed 409's poll window, and
-#: `no_side_effect` then blames SS-IDEM-3 as well as SS-RATE-2.
-PINNED = {"refused-turn-committed": 3}
 
 
 def shows(fault: str, variant: int) -> bool:
@@ -40,8 +36,6 @@ def shows(fault: str, variant: int) -> bool:
 
 
 def variant_for(fault: str, i: int) -> int:
-    if fault in PINNED:
-        return PINNED[fault]
     return next(v for v in range(i % 4, i % 4 + 8) if shows(fault, v))
 
 

@@ -168,6 +168,23 @@ def test_no_side_effect_allows_accepted_writes_in_between() -> None:
     ok(check("SS-RATE-2", "no_side_effect", t), reached=1)
 
 
+def test_a_change_with_two_refused_suspects_is_not_pinned_on_either_rule() -> None:
+    """A 429 that committed inside a keyed 409's window: the turn may be either
+    request's, so SS-IDEM-3 does not blame its 409, while a window of 429s
+    alone is still SS-RATE-2's."""
+    t = Traffic()
+    t.interview(user_turns=1)
+    t.post_turn(409, body=ERROR, key="k1")
+    t.post_turn(429, body=ERROR)
+    t.interview(user_turns=2)
+    ok(check("SS-IDEM-3", "no_side_effect", t), reached=0)
+    ok(check("SS-RATE-2", "no_side_effect", t), reached=0)
+    t.post_turn(429, body=ERROR)
+    t.post_turn(429, body=ERROR)
+    t.interview(user_turns=3)
+    broken(check("SS-RATE-2", "no_side_effect", t), 4, 5, 6, 7, says="turns grew from 2 to 3")
+
+
 def test_no_side_effect_not_reached() -> None:
     t = Traffic()
     t.post_turn(429, body=ERROR)

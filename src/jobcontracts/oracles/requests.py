@@ -5,14 +5,14 @@ and the client retries it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from ..trace import ABSENT, Exchange, Trace, lookup
 from . import covers
-from .context import Cond, Context, answered, holds, lookup_all, request_body
+from .context import Cond, Context, Observation, answered, holds, lookup_all, request_body
 from .lawful import otherwise_valid
 from .registry import Loc, Params, Verdict, rule_kind
 
@@ -241,7 +241,7 @@ def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict
                        and other.status in p.commits and other.credential == "valid"
                        and op.get(p.key_param) == params[p.key_param])
         old, new = _measure(before.body, p.measure), _measure(after.body, p.measure)
-        if old is ABSENT or new is ABSENT:
+        if old is ABSENT or new is ABSENT or _shared_window(ctx, p, ex, params, before, after):
             continue
         if p.expect == "not_increased":
             if new > old + accepted:
@@ -257,6 +257,19 @@ def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict
                                 fields=tuple(p.measure.fields or ()))
             else:
                 verdict.judged()
+
+
+def _shared_window(ctx: Context, p: NoSideEffect, ex: Exchange, params: Mapping[str, str],
+                   before: Observation, after: Observation) -> bool:
+    """Does another refused request to the resource, one this check does not
+    cover, share the window? A change then has two suspects and this rule
+    cannot tell its own from the other's (a `429` that committed inside a keyed
+    `409`'s window is the rate rule's finding, not the idempotency rule's)."""
+    key = params[p.key_param]
+    return any(before.seq < other.seq < after.seq and other is not ex and other.status
+               and other.status not in p.commits and op.get(p.key_param) == key
+               and not selected(other, op, p.when, ctx, p.request)
+               for other, op in ctx.requests(p.request))
 
 
 def _written_before(ctx: Context, p: NoSideEffect, key: str, seq: int) -> bool:
