@@ -36,6 +36,9 @@ PROCESSORS: dict[str, tuple[str, str, float]] = {
 PROCESSING_PROGRESS = (10, 30, 55, 80)
 QUEUED_SECONDS = (1.0, 2.0)
 STEP_SECONDS = (0.6, 1.0)
+#: `progress-regresses`: how long the job holds at 80, then at 3, before it
+#: completes: longer than a poll interval, so that any poller sees both.
+REGRESS_HOLD_SECONDS = (5.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class ConvertJob:
 
     def __init__(self, *, job_id: str, owner: str, processor: str, inputs: list[StoredFile],
                  created_at: float, rng: random.Random, files: FileBook,
-                 choices: JobsChoices = REFERENCE) -> None:
+                 choices: JobsChoices = REFERENCE, regresses: bool = False) -> None:
         self.job_id = job_id
         self.owner = owner
         self.processor_type = processor
@@ -68,6 +71,7 @@ class ConvertJob:
         self.started_at: float | None = None
         self.completed_at: float | None = None
         self._rng = rng
+        self._regresses = regresses
         self._steps: deque[Step] = deque()
         names = " ".join(f.filename for f in inputs).lower()
         self._plan(created_at, files, corrupt="corrupt" in names, fails="fail" in names)
@@ -107,6 +111,10 @@ class ConvertJob:
                 self._plan_failure(t)
                 return
             self._at(t, progress=progress, progress_message=f"{progress}% processed")
+        if self._regresses:
+            t += self._span(REGRESS_HOLD_SECONDS)
+            self._at(t, progress=3, progress_message="3% processed")
+            t += self._span(REGRESS_HOLD_SECONDS)
         t += self._span(STEP_SECONDS)
         self._at(t, status=COMPLETED, progress=100, completed_at=t,
                  progress_message="Done", result_files=self._results(files, t))

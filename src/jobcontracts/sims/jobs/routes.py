@@ -129,7 +129,7 @@ class JobRoutes:
         job = ConvertJob(job_id=self.mint("cv"), owner=ctx.key, processor=parsed.processor_type,
                          inputs=inputs, created_at=ctx.now,
                          rng=random.Random(self.rng.getrandbits(64)), files=self.sim.files,
-                         choices=self.sim.choices)
+                         choices=self.sim.choices, regresses="progress-regresses" in self.faults)
         self.convert_jobs[job.job_id] = job
         if self.sim.choices.mark_consumed:
             for stored in inputs:

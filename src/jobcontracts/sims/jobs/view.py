@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobcontracts.sims.jobs.choices import JobsChoices
-from jobcontracts.sims.jobs.convert import PROCESSING, ConvertJob
+from jobcontracts.sims.jobs.convert import ConvertJob
 from jobcontracts.sims.jobs.files import StoredFile
 from jobcontracts.sims.jobs.goals import Goal, GoalEvent
 
@@ -52,8 +52,6 @@ class View:
 
     def convert_job(self, job: ConvertJob, base: str) -> dict[str, Any]:
         progress = job.progress
-        if "progress-regresses" in self.faults and job.status == PROCESSING and progress >= 55:
-            progress = 3
         results = None if job.result_files is None else [
             {"filename": r.filename, "size": r.size, "mimetype": r.mimetype, "url": r.url(base)}
             for r in job.result_files]
