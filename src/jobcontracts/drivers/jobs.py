@@ -308,29 +308,41 @@ class JobsDriver:
         self.patch(workflow_id, {"item_version": version, **changes}, note="stale version")
         self.workflow(workflow_id, note="after stale patch")
 
-    def patch_while_throttled(self, workflow_id: str, limit: int) -> Exchange | None:
-        """Read the workflow until the rate limit refuses a read (at most `limit`
-        requests, each sent once), then PATCH it with its current version,
-        once, and read it again (waiting as `Retry-After` says): a refused
-        PATCH between two reads of an unwritten workflow. None if no read
-        was refused within `limit`."""
-        last = body_of(self.workflow(workflow_id), 200)
-        tries, self.client.max_429_tries = self.client.max_429_tries, 0
+    def patch_while_throttled(self, workflow_ids: Sequence[str], limit: int) -> Exchange | None:
+        """Read a workflow until the rate limit refuses a read, then PATCH it
+        with its current version, once, and read it again (waiting as
+        `Retry-After` says): a refused PATCH between two reads of an unwritten
+        workflow. A limiter that refills fast may let the PATCH through; then
+        the next workflow (still unwritten) gets the same, all within `limit`
+        requests, each sent once. The last PATCH, or None if no read was
+        refused."""
+        patched = None
+        spent = 0
+        tries = self.client.max_429_tries
         try:
-            for _ in range(max(0, limit - 2)):
-                ex = self.workflow(workflow_id, note="rate-limit burst")
-                if ex.status == 429:
+            for workflow_id in workflow_ids:
+                last = body_of(self.workflow(workflow_id), 200)  # Retry-After honoured
+                spent += 1
+                self.client.max_429_tries = 0
+                while spent < limit - 1:
+                    ex = self.workflow(workflow_id, note="rate-limit burst")
+                    spent += 1
+                    if ex.status == 200 and isinstance(ex.json, dict):
+                        last = ex.json
+                    if ex.status == 429:
+                        break
+                else:
                     break
-                if ex.status == 200 and isinstance(ex.json, dict):
-                    last = ex.json
-            else:
-                return None
-            patched = self.patch(workflow_id, {"item_version": last.get("item_version"),
-                                               "name": "Throttled rename"},
-                                 note="PATCH while throttled")
+                patched = self.patch(workflow_id, {"item_version": last.get("item_version"),
+                                                   "name": "Throttled rename"},
+                                     note="PATCH while throttled")
+                spent += 1
+                self.client.max_429_tries = tries
+                self.workflow(workflow_id, note="after the throttled PATCH")
+                if patched.status == 429:
+                    break
         finally:
             self.client.max_429_tries = tries
-        self.workflow(workflow_id, note="after the throttled PATCH")
         return patched
 
     # ---- billing ----------------------------------------------------------------------
