@@ -45,6 +45,7 @@ KINDS = {
     "non_null_after", "field_compare", "slot_fill", "upload_echo", "presigned_files",
     "toggle", "optimistic_lock", "cursor_pagination", "monotone_estimate", "query_rows",
     "agrees_with_one", "ws_events", "ws_agrees_with_job", "ws_resumption",
+    "racing_idempotency_keys", "racing_batches", "distinct_ids", "under_load", "latency_p95",
 }
 
 

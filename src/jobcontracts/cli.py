@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     openapi.add_argument("--contracts-dir", default=None, metavar="DIR")
     openapi.add_argument("--output", "-o", default=None, metavar="FILE")
 
+    from .load import cli as load_cli
+
+    load_parser = commands.add_parser(
+        "load", help="judge the contract under concurrent load (Locust users and workers)")
+    load_cli.add_arguments(load_parser)
+
     args = parser.parse_args(argv)
     if args.command == "openapi":
         return _openapi(args)
@@ -48,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(parser, args)
     if args.command == "verify":
         return verify.run(args, verify_parser)
+    if args.command == "load":
+        return load_cli.run(args, load_parser)
     return 2
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -51,7 +52,9 @@ class SimulatorApp:
         body = await request.body()
         outgoing = httpx.Request(request.method, _url(scope),
                                  headers=request.headers.raw, content=body)
-        answer = self.simulator.handle(outgoing)
+        # In a worker thread: requests that race really overlap, as they would on
+        # a real server; a simulator holds its own lock for a whole request.
+        answer = await run_in_threadpool(self.simulator.handle, outgoing)
         headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
         try:
             content = answer.content

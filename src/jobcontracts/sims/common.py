@@ -176,6 +176,10 @@ class Fault:
     also: tuple[str, ...] = ()
     """Rules the fault legitimately breaks too (a `500` where a rule demands a
     `404` breaks that rule and the no-5xx rule alike)."""
+    load_only: bool = False
+    """Only concurrent traffic shows it (`jobcontracts load --sim-fault`): it
+    lives in the served path (`jobcontracts.load.racing`), not in the
+    simulator, and is listed in the API's `LOAD_FAULTS`, not its `FAULTS`."""
 
     @property
     def rules(self) -> frozenset[str]:

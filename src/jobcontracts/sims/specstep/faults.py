@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from jobcontracts.sims.common import Fault, checked_fault_names
 
-__all__ = ["FAULTS", "Fault", "resolve_faults"]
+__all__ = ["FAULTS", "LOAD_FAULTS", "Fault", "resolve_faults"]
 
 _FAULT_LIST: tuple[Fault, ...] = (
     Fault(
@@ -232,6 +232,31 @@ _FAULT_LIST: tuple[Fault, ...] = (
 
 #: Every fault the simulator knows, by name.
 FAULTS: dict[str, Fault] = {fault.name: fault for fault in _FAULT_LIST}
+
+#: Faults only concurrent traffic shows, served by `jobcontracts load --sim-fault NAME`
+#: (`jobcontracts.load.racing`); the simulator itself knows none of them.
+LOAD_FAULTS: dict[str, Fault] = {fault.name: fault for fault in (
+    Fault("racing-idempotency-keys", "LOAD-IDEM-1",
+          "Concurrent turn POSTs with one new Idempotency-Key all pass the key check before the "
+          "first commits: each commits its own turn job (202s).",
+          also=("SS-IDEM-2", "SS-IDEM-3"), load_only=True),
+    Fault("racing-batches", "LOAD-BATCH-1",
+          "Concurrent answer batches for one paused generation all pass the paused check before "
+          "the first commits: every one answers 200.",
+          also=("SS-CLAR-4",), load_only=True),
+    Fault("colliding-ids", "LOAD-CREATE-1",
+          "Generations created concurrently share the first one's id.",
+          load_only=True),
+    Fault("500-under-load", "LOAD-RATE-1",
+          "Past 4 requests in flight, a request gets 500 instead of being served.",
+          load_only=True),
+    Fault("429-under-load-without-retry-after", "LOAD-RATE-1",
+          "Past 4 requests in flight, a request gets 429 with no Retry-After.",
+          also=("SS-RATE-1",), load_only=True),
+    Fault("latency-grows-with-load", "LOAD-LAT-1",
+          "Each request waits 250 ms for every other request in flight (at most 6 s).",
+          load_only=True),
+)}
 
 
 def resolve_faults(names: Iterable[str] | None) -> frozenset[str]:
