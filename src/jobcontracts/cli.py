@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                             "(check order, refusals, timing, texts); 0 is the reference")
     serve.add_argument("--api-key", action="append", default=[], metavar="KEY",
                        help="a key the server accepts (default: the simulator's test key)")
+    serve.add_argument("--drift", action="append", default=[], metavar="NAME",
+                       help="change behaviour lawfully, as a regression would (repeatable)")
 
     from .recordings import verify
 
@@ -47,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         "load", help="judge the contract under concurrent load (Locust users and workers)")
     load_cli.add_arguments(load_parser)
 
+    from .diff import cli as diff_cli
+
+    diff_parsers = diff_cli.add_commands(commands)
+
     args = parser.parse_args(argv)
     if args.command == "openapi":
         return _openapi(args)
@@ -54,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(parser, args)
     if args.command == "verify":
         return verify.run(args, verify_parser)
+    if args.command in diff_parsers:
+        return diff_cli.run(args, diff_parsers[args.command])
     if args.command == "load":
         return load_cli.run(args, load_parser)
     return 2
@@ -67,6 +75,13 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if unknown:
         parser.error(f"unknown fault(s) {unknown} for {args.api}; known: "
                      f"{', '.join(sorted(support.faults))}")
+    from .sims.drift import drifts_of
+
+    drifts = drifts_of(args.api)
+    unknown = [d for d in args.drift if d not in drifts]
+    if unknown:
+        parser.error(f"unknown drift(s) {unknown} for {args.api}; known: "
+                     f"{', '.join(sorted(drifts)) or 'none'}")
     if args.speed <= 0:
         parser.error("--speed must be positive")
     if args.variant < 0:
@@ -74,11 +89,12 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     keys = args.api_key or [support.api_key]
     faults = f", faults: {', '.join(args.fault)}" if args.fault else ""
     variant = f", variant {args.variant}" if args.variant else ""
+    variant += f", drifts: {', '.join(args.drift)}" if args.drift else ""
     print(f"jobcontracts: serving the {args.api} simulator on http://{args.host}:{args.port} "
           f"(speed {args.speed:g}x{faults}{variant}); API key: {keys[0]}", file=sys.stderr,
           flush=True)
     serve(args.api, host=args.host, port=args.port, speed=args.speed, faults=args.fault,
-          seed=args.seed, api_keys=keys, variant=args.variant)
+          seed=args.seed, api_keys=keys, variant=args.variant, drifts=args.drift)
     return 0
 
 

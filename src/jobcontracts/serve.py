@@ -156,11 +156,14 @@ def _url(scope: Scope) -> httpx.URL:
 
 
 def make_simulator(api: str, *, speed: float = 1.0, faults: Iterable[str] = (),
-                   seed: int = 0, api_keys: Iterable[str] = (), variant: int = 0) -> Any:
+                   seed: int = 0, api_keys: Iterable[str] = (), variant: int = 0,
+                   drifts: Iterable[str] = ()) -> Any:
+    from .sims.drift import drifted, resolve_drifts
+
     support = api_support(api)
     keys = tuple(api_keys) or (support.api_key,)
-    return support.simulator(clock=ScaledClock(speed), seed=seed, faults=set(faults),
-                             api_keys=keys, variant=variant)
+    return drifted(support.simulator, resolve_drifts(api, drifts), clock=ScaledClock(speed),
+                   seed=seed, faults=set(faults), api_keys=keys, variant=variant)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -172,10 +175,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def serve(api: str, *, host: str = "127.0.0.1", port: int = 8000, speed: float = 1.0,
           faults: Iterable[str] = (), seed: int = 0, api_keys: Iterable[str] = (),
-          variant: int = 0, log_level: str = "warning") -> None:
+          variant: int = 0, log_level: str = "warning", drifts: Iterable[str] = ()) -> None:
     """Serve until interrupted."""
     app = SimulatorApp(make_simulator(api, speed=speed, faults=faults, seed=seed,
-                                      api_keys=api_keys, variant=variant))
+                                      api_keys=api_keys, variant=variant, drifts=drifts))
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
 
 

@@ -1,0 +1,96 @@
+"""The regression diff's cost: a three-run compare against one suite run, and the diff itself.
+
+Serves two conforming SpecStep simulators on loopback (speed 600, one seed),
+then, in one process and interleaved so the machine's load falls on both:
+
+- one suite run, `pytest tests --api specstep --record DIR` against the
+  baseline (what a pipeline runs today), wall seconds;
+- `jobcontracts compare` against both (three recordings, then the diff),
+  wall seconds, and the diff's own seconds (`diff_recordings` on the three).
+
+It reports the ratio a noisy shared machine keeps: compare / one suite run.
+Goals (issue 15): under 3x one suite run; the diff under 2 s.
+
+    python benchmarks/bench_diff.py [--repeat 2] [--schedule auto] [-- PYTEST_ARGS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jobcontracts.diff.run import diff_recordings
+from jobcontracts.serve import served
+from jobcontracts.sims.specstep import DEFAULT_API_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The live run the served selftests make: one paid generation at speed 600.
+SUITE = ["--max-generations", "1", "--poll-interval", "0.05", "--live-deadline", "10",
+         "--contract-setting", "clarification_resume_seconds=2"]
+
+
+def one_suite_run(url: str, directory: Path, seed: str, extra: list[str]) -> float:
+    env = {**os.environ, "SPECSTEP_API_URL": url, "SPECSTEP_API_KEY": DEFAULT_API_KEY}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "tests", "--api", "specstep",
+                           "--record", str(directory), f"--hypothesis-seed={seed}", "-q",
+                           "-p", "no:cacheprovider", *extra], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the suite run failed:\n{done.stdout[-2000:]}")
+    return time.perf_counter() - started
+
+
+def compare(baseline: str, candidate: str, directory: Path, seed: str, schedule: str,
+            extra: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "jobcontracts.cli", "compare", "--api",
+                           "specstep", "--baseline-url", baseline, "--candidate-url", candidate,
+                           "--baseline-key", DEFAULT_API_KEY, "--candidate-key", DEFAULT_API_KEY,
+                           "--seed", seed, "--schedule", schedule, "--record-dir",
+                           str(directory), "--", *extra], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"compare reported (exit {done.returncode}):\n{done.stdout[-3000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--schedule", default="auto")
+    parser.add_argument("--seed", default="7")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    extra = [a for a in args.pytest_args if a != "--"] or SUITE
+    suite: list[float] = []
+    compares: list[float] = []
+    diffs: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="bench-diff-") as tmp, \
+            served("specstep", speed=600, seed=11) as a, served("specstep", speed=600,
+                                                                 seed=11) as b:
+        for n in range(args.repeat):
+            suite.append(one_suite_run(a, Path(tmp) / f"suite{n}", args.seed, extra))
+            where = Path(tmp) / f"compare{n}"
+            compares.append(compare(a, b, where, args.seed, args.schedule, extra))
+            started = time.perf_counter()
+            result = diff_recordings(where / "baseline", where / "candidate",
+                                     where / "baseline-again")
+            diffs.append(time.perf_counter() - started)
+            print(f"  repeat {n + 1}: suite {suite[-1]:.1f} s, compare {compares[-1]:.1f} s, "
+                  f"diff {diffs[-1]:.2f} s ({sum(result.exchanges.values())} exchanges, "
+                  f"{len(result.differences)} differences)", flush=True)
+    ratio = statistics.median(c / s for c, s in zip(compares, suite, strict=True))
+    print(f"compare / one suite run: {ratio:.2f}x (goal < 3x); diff itself: "
+          f"{statistics.median(diffs):.2f} s median, {max(diffs):.2f} s max (goal < 2 s); "
+          f"schedule {args.schedule}, {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
