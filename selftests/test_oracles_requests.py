@@ -179,10 +179,15 @@ def test_a_change_with_two_refused_suspects_is_not_pinned_on_either_rule() -> No
     t.interview(user_turns=2)
     ok(check("SS-IDEM-3", "no_side_effect", t), reached=0)
     ok(check("SS-RATE-2", "no_side_effect", t), reached=0)
+    t.post_turn(409, body=ERROR, key="k1")
+    t.post_turn(429, body=ERROR)
+    t.interview(user_turns=2)  # no change clears both suspects
+    ok(check("SS-IDEM-3", "no_side_effect", t), reached=1)
+    ok(check("SS-RATE-2", "no_side_effect", t), reached=1)
     t.post_turn(429, body=ERROR)
     t.post_turn(429, body=ERROR)
     t.interview(user_turns=3)
-    broken(check("SS-RATE-2", "no_side_effect", t), 4, 5, 6, 7, says="turns grew from 2 to 3")
+    broken(check("SS-RATE-2", "no_side_effect", t), 7, 8, 9, 10, says="turns grew from 2 to 3")
 
 
 def test_no_side_effect_not_reached() -> None:

@@ -241,9 +241,11 @@ def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict
                        and other.status in p.commits and other.credential == "valid"
                        and op.get(p.key_param) == params[p.key_param])
         old, new = _measure(before.body, p.measure), _measure(after.body, p.measure)
-        if old is ABSENT or new is ABSENT or _shared_window(ctx, p, ex, params, before, after):
+        if old is ABSENT or new is ABSENT:
             continue
         if p.expect == "not_increased":
+            if new > old + accepted and _shared_window(ctx, p, ex, params, before, after):
+                continue  # a change, but maybe the other refusal's
             if new > old + accepted:
                 verdict.violate(f"refused with {ex.status} but {p.measure.count} grew from "
                                 f"{old} to {new} ({accepted} accepted write(s) in between)",
@@ -251,6 +253,8 @@ def no_side_effect(trace: Trace, p: NoSideEffect, ctx: Context, verdict: Verdict
             else:
                 verdict.judged()
         elif not _written_before(ctx, p, params[p.key_param], after.seq + 1):
+            if new != old and _shared_window(ctx, p, ex, params, before, after):
+                continue
             if new != old:
                 verdict.violate(f"refused with {ex.status} but {p.measure.fields} changed",
                                 before.exchange, ex, after.exchange,
@@ -264,7 +268,8 @@ def _shared_window(ctx: Context, p: NoSideEffect, ex: Exchange, params: Mapping[
     """Does another refused request to the resource, one this check does not
     cover, share the window? A change then has two suspects and this rule
     cannot tell its own from the other's (a `429` that committed inside a keyed
-    `409`'s window is the rate rule's finding, not the idempotency rule's)."""
+    `409`'s window is the rate rule's finding, not the idempotency rule's).
+    No change clears both: the window is judged then."""
     key = params[p.key_param]
     return any(before.seq < other.seq < after.seq and other is not ex and other.status
                and other.status not in p.commits and op.get(p.key_param) == key
