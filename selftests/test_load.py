@@ -2,8 +2,8 @@
 
 Each case runs the command as a user would (its own processes: the served
 simulator, the Locust side) and reads its JSON report. CI runs a short
-smoke: the conforming SpecStep simulator, and one load-only fault per
-`LOAD-*` rule, each caught by that rule. `JOBCONTRACTS_LOAD_SWEEP=1` runs
+smoke: the conforming SpecStep and jobs simulators, and one load-only fault
+per `LOAD-*` rule, each caught by that rule. `JOBCONTRACTS_LOAD_SWEEP=1` runs
 every API, conforming and with each of its load-only faults, for longer and
 with `--processes 2`.
 """
@@ -63,6 +63,18 @@ def test_conforming_specstep_holds_under_load(tmp_path: Path) -> None:
     assert {"p50_ms", "p95_ms", "p99_ms"} <= set(figures["endpoints"]["get_generation"])
 
 
+def test_conforming_jobs_holds_under_load(tmp_path: Path) -> None:
+    code, report, output = load("jobs", tmp_path=tmp_path, run_time="4")
+    assert code == 0, output[-4000:]
+    assert not violated(report), output[-4000:]
+    got = statuses(report)
+    for rule in ("LOAD-BATCH-1", "LOAD-CREATE-1", "LOAD-RATE-1", "LOAD-LAT-1"):
+        assert got[rule] == "verified", (rule, output[-4000:])
+    figures = report["load"]
+    assert figures["requests"] > 50 and figures["429"] > 0
+    assert {"p50_ms", "p95_ms", "p99_ms"} <= set(figures["endpoints"]["get_goal"])
+
+
 #: One load-only fault per LOAD-* rule, on the API whose scenarios reach it soonest.
 SMOKE = [("specstep", "racing-idempotency-keys"), ("pos", "racing-batches"),
          ("interrogation", "colliding-ids"), ("pos", "500-under-load"),
@@ -70,7 +82,7 @@ SMOKE = [("specstep", "racing-idempotency-keys"), ("pos", "racing-batches"),
 #: Faults whose answers reach any rule: a 500 breaks every rule that demands a
 #: status; a shared id puts two clients' traffic on one resource.
 SPREADING = {"500-under-load", "colliding-ids"}
-SWEPT = [(api, fault) for api in ("specstep", "pos", "interrogation")
+SWEPT = [(api, fault) for api in ("specstep", "pos", "interrogation", "jobs")
          for fault in sorted(load_faults(api))]
 
 
@@ -96,7 +108,7 @@ def test_each_concurrency_fault_is_caught_by_its_rule(api: str, fault: str,
 
 
 @pytest.mark.skipif(not SWEEP, reason="JOBCONTRACTS_LOAD_SWEEP=1")
-@pytest.mark.parametrize("api", ["specstep", "pos", "interrogation"])
+@pytest.mark.parametrize("api", ["specstep", "pos", "interrogation", "jobs"])
 def test_every_api_conforms_under_load_with_two_workers(api: str, tmp_path: Path) -> None:
     code, report, output = load(api, "--processes", "2", tmp_path=tmp_path, run_time="15")
     assert code == 0, output[-4000:]

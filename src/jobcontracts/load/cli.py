@@ -26,7 +26,7 @@ import yaml
 
 from ..apis import api_support
 
-LOAD_APIS = ("specstep", "pos", "interrogation")
+LOAD_APIS = ("specstep", "pos", "interrogation", "jobs")
 #: The served simulator's default speed: a Fast SpecStep generation (~5
 #: simulated minutes) in ~5 s, a POS job in ~2 s.
 DEFAULT_SPEED = 60.0
@@ -50,8 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", default=None, metavar="PATH",
                         help="write every rule's status and the load figures as JSON")
     parser.add_argument("--max-generations", type=int, default=None, metavar="N",
-                        help="paid operations (generations, POS jobs, simulations) the run "
-                             "may create; default none against a live target")
+                        help="paid operations (generations, POS jobs, simulations, convert "
+                             "and goal jobs) the run may create; default none against a "
+                             "live target")
     parser.add_argument("--max-requests", type=int, default=None, metavar="N",
                         help="requests the run may send (default 2000 against a live target)")
     parser.add_argument("--request-timeout", type=float, default=30.0, metavar="S")

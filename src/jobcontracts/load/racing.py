@@ -54,6 +54,8 @@ ENDPOINTS = {
     "pos": Endpoints(creates=(r"^/api/v1/adapter-scripts/generate$",),
                      batches=(r"^/api/v1/adapter-scripts/jobs/[^/]+/respond$",)),
     "interrogation": Endpoints(creates=(r"^/api/simulations$",)),
+    "jobs": Endpoints(creates=(r"^/v1/convert$", r"^/v1/goals$", r"^/v1/files$"),
+                      batches=(r"^/v1/goals/[^/]+/slots/[^/]+$",)),
 }
 
 
@@ -65,6 +67,8 @@ def load_faults(api: str) -> dict[str, Fault]:
         from ..sims.pos.faults import LOAD_FAULTS
     elif api == "interrogation":
         from ..sims.interrogation.faults import LOAD_FAULTS
+    elif api == "jobs":
+        from ..sims.jobs.faults import LOAD_FAULTS
     else:
         return {}
     return LOAD_FAULTS

@@ -8,10 +8,10 @@ wire (the client is shared: gevent switches only on I/O, and each exchange
 is recorded as it is answered). Every scenario's exchanges form one trace,
 which the user hands to the master (`users.py`).
 
-A paid operation (a generation, a POS job, a simulation) spends the run's
-`--max-generations` budget first: a scenario the budget cannot pay for is
-not started (`Budgets.can_pay`), so a live run with no budget creates
-nothing paid and runs only the free scenarios.
+A paid operation (a generation, a POS job, a simulation, a convert or goal
+job) spends the run's `--max-generations` budget first: a scenario the
+budget cannot pay for is not started (`Budgets.can_pay`), so a live run
+with no budget creates nothing paid and runs only the free scenarios.
 """
 
 from __future__ import annotations
@@ -245,6 +245,15 @@ INTERROGATION = (
 
 SCENARIOS: dict[str, tuple[Scenario, ...]] = {
     "specstep": SPECSTEP, "pos": POS, "interrogation": INTERROGATION}
+
+
+def scenarios_for(api: str) -> tuple[Scenario, ...]:
+    """The API's scenarios (the jobs API's are in `jobs_scenarios.py`)."""
+    if api == "jobs":
+        from .jobs_scenarios import JOBS
+
+        return JOBS
+    return SCENARIOS[api]
 
 
 def pick(scenarios: tuple[Scenario, ...], stage: Stage) -> Scenario | None:

@@ -28,7 +28,7 @@ from ..session import RunOptions
 from ..trace import Exchange, Trace
 from .clock import SharedClock
 from .config import LoadConfig
-from .scenarios import SCENARIO_ENDS, SCENARIOS, Stage, pick
+from .scenarios import SCENARIO_ENDS, Stage, pick, scenarios_for
 from .wire import to_wire
 
 TRACE_MESSAGE = "jobcontracts:trace"
@@ -119,7 +119,7 @@ class ContractUser(User):
 
     def run_scenario(self) -> None:
         stage = self._stage()
-        scenario = pick(SCENARIOS[self.config.api], stage)
+        scenario = pick(scenarios_for(self.config.api), stage)
         if scenario is None:
             raise StopUser()  # nothing this run's budgets allow
         self.iterations += 1

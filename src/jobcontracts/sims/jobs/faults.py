@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from jobcontracts.sims.common import Fault, checked_fault_names
 
-__all__ = ["FAULTS", "Fault", "resolve_faults"]
+__all__ = ["FAULTS", "LOAD_FAULTS", "Fault", "resolve_faults"]
 
 _FAULT_LIST: tuple[Fault, ...] = (
     Fault("auth-ignored", "JOB-AUTH-1",
@@ -89,6 +89,28 @@ _FAULT_LIST: tuple[Fault, ...] = (
 
 #: Every fault the simulator knows, by name.
 FAULTS: dict[str, Fault] = {fault.name: fault for fault in _FAULT_LIST}
+
+#: Faults only concurrency shows, served in front of the simulator by
+#: `jobcontracts.load.racing` (`jobcontracts load jobs --sim-fault NAME`).
+LOAD_FAULTS: dict[str, Fault] = {fault.name: fault for fault in (
+    Fault("racing-batches", "LOAD-BATCH-1",
+          "Concurrent fills of one pending slot all pass the pending check before the first "
+          "commits: every one answers 200.",
+          also=("JOB-SLOT-3",), load_only=True),
+    Fault("colliding-ids", "LOAD-CREATE-1",
+          "Files, convert jobs and goal jobs created concurrently share the first one's id.",
+          load_only=True),
+    Fault("500-under-load", "LOAD-RATE-1",
+          "Past 4 requests in flight, a request gets 500 instead of being served.",
+          load_only=True),
+    Fault("429-under-load-without-retry-after", "LOAD-RATE-1",
+          "Past 4 requests in flight, a request gets 429 with no Retry-After (a presigned "
+          "download too, which JOB-CONV-3 wants served).",
+          also=("JOB-RATE-1", "JOB-CONV-3"), load_only=True),
+    Fault("latency-grows-with-load", "LOAD-LAT-1",
+          "Each request waits 250 ms for every other request in flight (at most 6 s).",
+          load_only=True),
+)}
 
 
 def resolve_faults(names: Iterable[str] | None) -> frozenset[str]:
