@@ -21,8 +21,8 @@ ENGINE_ERRORS = re.compile(r"\b(KeyError|TypeError|AttributeError|IndexError|JSO
                            r"ValueError|INTERNALERROR|UnicodeDecodeError)\b")
 
 KEEPALIVE = b": keep-alive\n"
-CONNECTED = (b'event: sse.connected\ndata: {"event": "sse.connected", "payload": '
-             b'{"status": "running"}, "simulation_id": "%s"}\n\n')
+CONNECTED = (b'event: sse.connected\ndata: {"event": "sse.connected", "timestamp": 1768859331.1, '
+             b'"payload": {"status": "running"}, "simulation_id": "%s"}\n\n')
 MODES = ("forever", "silent", "left-open")
 ARGS = ["--api", "interrogation", "-k", "test_failed_run",
         "--max-generations", "1", "--live-deadline", "3", "--request-timeout", "1",

@@ -107,9 +107,10 @@ def views(load: LoadContract) -> tuple[Contract, Contract]:
 
 def serialized(trace: Trace) -> Trace:
     """The trace as one client would have made it: without each request that
-    raced an identical one (method, URL, key, body) and was refused because
-    the other won (`LOST_RACE`). The API's rules that compare answers assume
-    one client; these refusals are the `LOAD-*` rules' to judge."""
+    raced an identical one (method, URL, key, body), or came after one that
+    won, and was refused because the other won (`LOST_RACE`). The API's rules
+    that compare answers assume one client; these refusals are the `LOAD-*`
+    rules' to judge."""
     same: dict[tuple[str, str, str, bytes], list[Exchange]] = {}
     for ex in trace:
         if ex.method != "GET" and ex.origin == "api":
@@ -118,6 +119,11 @@ def serialized(trace: Trace) -> Trace:
             same.setdefault(ident, []).append(ex)
     lost = {ex.seq for group in same.values() for race in races(group)
             for ex in race if ex.status in LOST_RACE}
+    # Also one refused after an identical request by another client won: that
+    # client's own reads may predate the win, but the state it wrote to is gone.
+    lost |= {ex.seq for group in same.values() for ex in group if ex.status in LOST_RACE
+             and any(200 <= other.status < 300 and other.started_at < ex.finished_at
+                     for other in group if other is not ex)}
     return Trace([ex for ex in trace if ex.seq not in lost]) if lost else trace
 
 

@@ -49,6 +49,8 @@ def sse_data_types(trace: Trace, p: SseDataTypes, ctx: Context, verdict: Verdict
 class SseConnectedStatus(StreamParams):
     event: str
     """The event a connection opens with (`sse.connected`)."""
+    terminal: list[str]
+    """The run's last events: what follows one is not the run's (IA-SSE-2's finding)."""
     status_key: str = "payload.status"
     running: str = "running"
     time_key: str = "timestamp"
@@ -58,15 +60,21 @@ class SseConnectedStatus(StreamParams):
 def sse_connected_status(trace: Trace, p: SseConnectedStatus, ctx: Context,
                          verdict: Verdict) -> None:
     """The connected event says `running` when the run was running at the
-    connection: when an event after it happened later (a greater
-    `time_key`). A stream of past events only (a finished run, a replay) is
-    not judged: what a connection to a finished run says is not stated."""
+    connection: when an event of the run after it (up to its terminal one)
+    happened later (a greater `time_key`). A stream of past events only (a
+    finished run, a replay) is not judged: what a connection to a finished
+    run says is not stated."""
     for stream in streams(ctx, p):
         connected = next((e for e in stream.events if e.name == p.event), None)
         at = _number(connected.get(p.time_key)) if connected is not None else None
         if connected is None or at is None:
             continue
-        later = next((e for e in stream.events[connected.index + 1:]
+        run: list[Event] = []
+        for event in stream.events[connected.index + 1:]:
+            run.append(event)
+            if event.name in p.terminal:
+                break
+        later = next((e for e in run
                       if (t := _number(e.get(p.time_key))) is not None and t > at), None)
         if later is None:
             continue
