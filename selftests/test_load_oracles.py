@@ -134,8 +134,12 @@ def test_the_api_rules_judge_the_race_without_its_losers() -> None:
         ex(2, "POST", ANSWERS, 409, 0.01, 0.06, {"error": {"code": "X"}}, BATCH),
         ex(3, "POST", ANSWERS, 429, 0.01, 0.07, {}, BATCH, headers={"Retry-After": "1"}),
         ex(4, "POST", ANSWERS, 409, 9.0, 9.05, {"error": {"code": "X"}}, BATCH),
+        ex(5, "POST", ANSWERS, 200, 10.0, 10.05, {"state": "Running"}, BATCH, key="k"),
+        ex(6, "POST", ANSWERS, 409, 11.0, 11.05, {"error": {"code": "X"}}, BATCH, key="k"),
     ])
-    assert [e.seq for e in serialized(trace)] == [1, 3, 4]
+    # 2 raced the winner, 4 came after it: both lost to it. A keyed retry after
+    # a win (6) must replay: it stays, for the idempotency rules to judge.
+    assert [e.seq for e in serialized(trace)] == [1, 3, 5, 6]
 
 
 def test_a_load_contract_error_names_its_file_and_line(tmp_path: Path) -> None:

@@ -121,7 +121,9 @@ def serialized(trace: Trace) -> Trace:
             for ex in race if ex.status in LOST_RACE}
     # Also one refused after an identical request by another client won: that
     # client's own reads may predate the win, but the state it wrote to is gone.
-    lost |= {ex.seq for group in same.values() for ex in group if ex.status in LOST_RACE
+    # (Not a keyed one: a keyed retry after a win must replay, SS-IDEM-2's to judge.)
+    lost |= {ex.seq for (_, _, key, _), group in same.items() if not key for ex in group
+             if ex.status in LOST_RACE
              and any(200 <= other.status < 300 and other.started_at < ex.finished_at
                      for other in group if other is not ex)}
     return Trace([ex for ex in trace if ex.seq not in lost]) if lost else trace
