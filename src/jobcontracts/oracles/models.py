@@ -123,8 +123,19 @@ def _validator(schemas_json: str, name: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": REF_PREFIX + name, "components": {"schemas": schemas}})
 
 
+#: Each contract's schemas as the `_validator` cache key, by the contract's id;
+#: the entry keeps its contract alive, so the id is not reused while cached.
+_SCHEMAS_JSON: dict[int, tuple[Contract, str]] = {}
+
+
 def validator_for(contract: Contract, name: str) -> Draft202012Validator:
-    return _validator(json.dumps(contract.schemas, sort_keys=True), name)
+    entry = _SCHEMAS_JSON.get(id(contract))
+    if entry is None or entry[0] is not contract:
+        if len(_SCHEMAS_JSON) >= 16:
+            _SCHEMAS_JSON.clear()
+        entry = _SCHEMAS_JSON[id(contract)] = (
+            contract, json.dumps(contract.schemas, sort_keys=True))
+    return _validator(entry[1], name)
 
 
 def model_problems(validator: Draft202012Validator, instance: Any, label: str) -> list[str]:

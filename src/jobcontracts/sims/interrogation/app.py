@@ -1,4 +1,4 @@
-"""The Interrogation Agent simulator: respx routes over planned simulation runs.
+"""The Interrogation Agent simulator: routes over planned simulation runs.
 
 Every request goes the same way: take the lock, read the clock (never
 backwards), spend a rate-limit token if a limit is set, then run the
@@ -29,7 +29,7 @@ from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
-    BoundedRouter,
+    SimRouter,
     TokenBucket,
     UuidMint,
     json_response,
@@ -96,9 +96,7 @@ class InterrogationSimulator:
         self.bucket = None if rate_limit is None else TokenBucket(clock, *rate_limit)
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self.router = BoundedRouter(
-            MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
-        )
+        self.router = SimRouter(MAX_RECORDED_CALLS)
         self._install_routes()
         self.handle: Callable[[httpx.Request], httpx.Response] = self.router.handler
 

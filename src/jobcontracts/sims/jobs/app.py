@@ -1,4 +1,4 @@
-"""The convert/goal jobs simulator: respx routes over files, jobs, workflows.
+"""The convert/goal jobs simulator: routes over files, jobs, workflows.
 
 Endpoints (CONTRACT-DEFAULTS "Convert and goal jobs"; every one under `/v1`
 needs `Authorization: Bearer <key>`):
@@ -40,7 +40,7 @@ import httpx
 from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
     ApiError,
-    BoundedRouter,
+    SimRouter,
     TokenBucket,
     UrlSigner,
     bearer_token,
@@ -108,9 +108,7 @@ class JobsSimulator:
         self.bucket = None if rate_limit is None else TokenBucket(clock, *rate_limit)
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self.router = BoundedRouter(
-            MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
-        )
+        self.router = SimRouter(MAX_RECORDED_CALLS)
         self._install_routes()
         self.handle: Callable[[httpx.Request], httpx.Response] = self.router.handler
 

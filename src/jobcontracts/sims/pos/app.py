@@ -1,4 +1,4 @@
-"""The POS adapter-scripts simulator: respx routes over the job model.
+"""The POS adapter-scripts simulator: routes over the job model.
 
 Endpoints (every path of pos-adapter-scripts.openapi.yaml, plus the two that
 CONTRACT-DEFAULTS.md assumes):
@@ -43,7 +43,7 @@ from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
-    BoundedRouter,
+    SimRouter,
     TokenBucket,
     json_response,
     parse_json_object,
@@ -128,9 +128,7 @@ class PosSimulator:
         self.bucket = None if limit is None else TokenBucket(clock, *limit)
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self.router = BoundedRouter(
-            MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
-        )
+        self.router = SimRouter(MAX_RECORDED_CALLS)
         self._install_routes()
         self.handle: Callable[[httpx.Request], httpx.Response] = self.router.handler
 

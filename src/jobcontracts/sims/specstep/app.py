@@ -1,4 +1,4 @@
-"""The SpecStep simulator: respx routes over the interview and generation models.
+"""The SpecStep simulator: routes over the interview and generation models.
 
 Every request goes the same way: take the lock, advance the world to the
 clock's now, authenticate (`/v1/*`), spend a rate-limit token, then run the
@@ -22,7 +22,7 @@ from jobcontracts.clock import Clock
 from jobcontracts.sims.common import (
     ApiError,
     BodyError,
-    BoundedRouter,
+    SimRouter,
     TokenBucket,
     UrlSigner,
     UuidMint,
@@ -94,9 +94,7 @@ class SpecStepSimulator:
         self._created: dict[str, int] = {}
         self._lock = threading.RLock()
         self._last_now = clock.now()
-        self.router = BoundedRouter(
-            MAX_RECORDED_CALLS, assert_all_mocked=True, assert_all_called=False
-        )
+        self.router = SimRouter(MAX_RECORDED_CALLS)
         self._install_routes()
         self.handle: Callable[[httpx.Request], httpx.Response] = self.router.handler
 
