@@ -177,3 +177,18 @@ def png_facts(data: bytes) -> tuple[int, int, int, int]:
             idat += chunk
         pos += 12 + length
     return width, height, len(idat), len(set(zlib.decompress(idat)))
+
+
+def test_a_failing_example_is_printed_with_its_values(tmp_path: Path) -> None:
+    """schemathesis, imported by the suite, blanks hypothesis's printer for the
+    whole process (`suite/printer.py`): a property test's failing example must
+    still show the values that broke the rule."""
+    run = run_suite(tmp_path, "--api", "specstep", "--sim-fault", "crash-on-astral",
+                    "-k", "retries_replay", "--hypothesis-seed=0")
+    assert run.returncode == 1, run.output[-3000:]
+    assert run.with_status("violated") == {"SS-HTTP-1"}
+    example = re.search(r"Failing test case: test_retries_replay_refuse_or_start_anew\((.*?)\)$",
+                        run.output, re.DOTALL | re.MULTILINE)
+    assert example is not None, run.output[-3000:]
+    assert re.search(r"key='[^']+'", example.group(1)), example.group(1)
+    assert re.search(r"message='[^']+'", example.group(1)), example.group(1)

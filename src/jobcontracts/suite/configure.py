@@ -4,6 +4,7 @@ record manifests, and the merge of xdist workers' verdicts."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import random
 import tempfile
@@ -32,6 +33,15 @@ from .targets import (
     contract_for,
     target_for,
 )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move what imports and collection built (modules, schemas, thousands of
+    items) out of the garbage collector's reach: it lives as long as the run,
+    and every full collection after this one would scan it again for nothing
+    (a fifth of a jobs run went to collections, 3 s of 13 s, before this).
+    The objects the tests make are collected as usual."""
+    gc.freeze()
 
 
 @pytest.hookimpl(tryfirst=True)

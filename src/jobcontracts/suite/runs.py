@@ -18,6 +18,7 @@ from ..recordings.recording import (
 )
 from ..recordings.replay import CassetteReplay
 from ..session import ApiRun, ContractFailure, InputRefused
+from .printer import real_printer
 from .targets import LEDGER, SEED_ENV, contract_for, options_for, target_for
 
 
@@ -105,7 +106,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
     ended: schemathesis reports its failures as a `BaseExceptionGroup`, and a
     violation among them must reach the ledger like any other."""
     try:
-        result = yield
+        with real_printer(pyfuncitem):
+            result = yield
     except ContractFailure:
         raise
     except InputRefused:
