@@ -6,16 +6,24 @@ the test body returns (or the server's answer stopped it), the plugin judges
 the trace with every rule of that API's contract and fails the test with the
 violations, each naming its rule id, the exchanges, and how to reproduce.
 
-This module imports nothing heavy: every pytest start loads it, in this
-project or any other that has jobcontracts installed.
+This module imports nothing heavy, not even pytest (its hooks are marked with
+pluggy's marker, which is what `pytest.hookimpl` is): every pytest start loads
+it, in this project or any other that has jobcontracts installed.
 """
 
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
+
+from pluggy import HookimplMarker
 
 from .apis import API_NAMES
 from .budget import DEFAULT_LIVE_REQUESTS
+
+if TYPE_CHECKING:
+    import pytest
+
+hookimpl = HookimplMarker("pytest")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,7 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                    help="an existing POS job that read-only tests poll and judge (repeatable)")
 
 
-@pytest.hookimpl(tryfirst=True)
+@hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     from .suite import hooks
 
