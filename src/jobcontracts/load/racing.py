@@ -21,6 +21,7 @@ no difference but the window's delay on a first use.
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 import time
@@ -30,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from ..apis import API_NAMES
 from ..sims.common import Fault, error_response
 
 WINDOW = 0.05
@@ -61,17 +63,10 @@ ENDPOINTS = {
 
 def load_faults(api: str) -> dict[str, Fault]:
     """The API's load-only faults (its `sims/<api>/faults.py` `LOAD_FAULTS`)."""
-    if api == "specstep":
-        from ..sims.specstep.faults import LOAD_FAULTS
-    elif api == "pos":
-        from ..sims.pos.faults import LOAD_FAULTS
-    elif api == "interrogation":
-        from ..sims.interrogation.faults import LOAD_FAULTS
-    elif api == "jobs":
-        from ..sims.jobs.faults import LOAD_FAULTS
-    else:
+    if api not in API_NAMES:
         return {}
-    return LOAD_FAULTS
+    table: dict[str, Fault] = importlib.import_module(f"jobcontracts.sims.{api}.faults").LOAD_FAULTS
+    return table
 
 
 class InFlight:
