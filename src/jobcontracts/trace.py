@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -248,14 +248,25 @@ def _short(value: Any, limit: int = 60) -> str:
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
 
 
+@lru_cache(maxsize=4096)
+def _steps(dotted: str) -> tuple[tuple[str, int | None], ...]:
+    return tuple((part, int(part) if part.isdigit() else None) for part in dotted.split("."))
+
+
 def lookup(body: Any, dotted: str) -> Any:
-    """`lookup({"a": {"b": 1}}, "a.b") == 1`; `ABSENT` when any step is missing."""
+    """`lookup({"a": {"b": 1}}, "a.b") == 1`; `ABSENT` when any step is missing.
+
+    The oracles call it hundreds of thousands of times per long trace: a JSON
+    object is tried as a `dict` first (no `Mapping` ABC check), and a path's
+    steps are split once."""
     current = body
-    for part in dotted.split("."):
-        if isinstance(current, Mapping) and part in current:
+    for part, index in _steps(dotted):
+        if type(current) is dict or isinstance(current, Mapping):
+            if part not in current:
+                return ABSENT
             current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
+        elif isinstance(current, list) and index is not None and index < len(current):
+            current = current[index]
         else:
             return ABSENT
     return current

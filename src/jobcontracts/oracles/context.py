@@ -53,7 +53,7 @@ def holds(body: Any, cond: Cond | None) -> bool:
     """Does `body` satisfy every clause of `cond`? An empty condition holds."""
     for name, expect in (cond or {}).items():
         value = lookup(body, name)
-        if isinstance(expect, Mapping) and expect.keys() <= OPERATORS:
+        if (type(expect) is dict or isinstance(expect, Mapping)) and expect.keys() <= OPERATORS:
             if not all(_operator(op, arg, value) for op, arg in expect.items()):
                 return False
         elif not json_equal(value, expect):
