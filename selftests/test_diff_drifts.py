@@ -6,7 +6,10 @@ candidate once against a second server with the same seed (two deployments
 of one release hold the same data), the drifts applied. CI records a subset
 of each suite and one candidate with all of an API's drifts at once (each
 drift must be named, and, but where a drift retells the whole run, nothing
-else), and runs `jobcontracts compare` on two conforming SpecStep servers.
+else), runs `jobcontracts compare` on two conforming SpecStep servers, and
+records a conforming jobs candidate against the jobs baseline (nothing
+reported). Drifts that need 429s (a longer `Retry-After`) get a recording of
+their own, on a slower limiter.
 JOBCONTRACTS_DIFF_SWEEP=1 adds, with the whole suite, one candidate per drift
 and conforming candidates of every API over 20 seeds.
 """
@@ -25,6 +28,7 @@ from jobcontracts.cli import main
 from jobcontracts.diff.judge import Difference
 from jobcontracts.diff.run import diff_recordings
 from jobcontracts.serve import served
+from jobcontracts.sims import jobs as jobs_sim
 from jobcontracts.sims import pos as pos_sim
 from jobcontracts.sims.drift import drifts_of
 from jobcontracts.sims.specstep import DEFAULT_API_KEY
@@ -64,6 +68,11 @@ def _is(kind: str, text: str = "", candidate: str = "") -> Expect:
     whose candidate value holds `candidate`)."""
     return lambda d: (d.kind.startswith(kind) and text in f"{d.endpoint} {d.field}"
                       and candidate in d.candidate)
+
+
+def _either(*expects: Expect) -> Expect:
+    """A difference any of these names (a drift seen in more than one way)."""
+    return lambda d: any(expect(d) for expect in expects)
 
 
 SPECSTEP = Api(
@@ -116,7 +125,40 @@ INTERROGATION = Api(
      "no-updates": lambda d: "agent.update" in f"{d.field} {d.baseline} {d.why}"},
     strict=False,
 )
-APIS = {a.name: a for a in (SPECSTEP, POS, INTERROGATION)}
+JOBS = Api(
+    # Ten times a deployment's pace: a goal job lasts about a second of wall
+    # time and a 0.05 s poll (0.5 simulated s) still sees every stage. No
+    # rate-limit probe here: at this pace the limiter may refill between a
+    # refused read and the PATCH after it (a 429 or a 200: timing, not
+    # behaviour); the probe runs apart, served slower.
+    "jobs", {"speed": 10, "seed": 11},
+    ("--api", "jobs", "--max-generations", "12", "--poll-interval", "0.05",
+     "--live-deadline", "20", "--rate-limit-probe", "0",
+     "--hypothesis-profile", "jobcontracts-live-selftest"),
+    "(test_convert_lifecycle and None) or plain_goal_completes or "
+    "(goals and refused_creates) or patch_with_current",
+    lambda url: {"JOBS_API_URL": url, "JOBS_API_KEY": jobs_sim.DEFAULT_API_KEY},
+    {"error-code-upper": lambda d: (_is("vocab", "error.code")(d)
+                                    and d.candidate == d.candidate.upper()),
+     "workflow-key-added": _is("key", "region"),
+     "estimate-always-null": _is("type", "estimated_duration", "null"),
+     "slow-polls": _is("latency", "GET /v1/"),
+     "retry-after-longer": _is("retry-after", "429"),
+     "transitions-announced": lambda d: "orchestration_transition" in f"{d.field} {d.candidate}",
+     "agent-messages-cut-short": _is("text-length", "agent_message"),
+     # One state fewer: the create's status, and one status event fewer.
+     "created-at-once": _either(_is("vocab", "status", "created"),
+                                _is("count", "events status per stream"))},
+    # The contract's own probe (`live_rate_limit_probe`: reads of one
+    # workflow, then one PATCH) on a slow limiter (variant 26: 20 tokens,
+    # 2 a second, no padding) at twice a deployment's pace: a token every
+    # 250 ms, so the PATCH right after a refused read meets the 429 too.
+    apart=("retry-after-longer",),
+    args_apart=("--api", "jobs", "-k", "rate_limits", "--rate-limit-probe", "60",
+                "--hypothesis-profile", "jobcontracts-live-selftest"),
+    serve_apart={"speed": 2, "seed": 11, "variant": 26},
+)
+APIS = {a.name: a for a in (SPECSTEP, POS, INTERROGATION, JOBS)}
 
 
 def record(tmp: Path, api: Api, url: str, name: str, *, seed: int = 7,
@@ -199,12 +241,23 @@ def test_all_drifts_at_once_are_each_named_and_nothing_else(name, recorded, tmp_
     explain(found, together, api)
 
 
-def test_a_longer_retry_after_is_named(tmp_path):
-    api = SPECSTEP
+@pytest.mark.parametrize("name", [a.name for a in APIS.values() if a.apart])
+def test_a_longer_retry_after_is_named(name, tmp_path):
+    api = APIS[name]
     base = baseline(tmp_path, api, apart=True)
-    found = differences(base, candidate(tmp_path, api, ["retry-after-longer"], "drifted",
+    found = differences(base, candidate(tmp_path, api, list(api.apart), "drifted",
                                         apart=True))
-    explain(found, ["retry-after-longer"], api)
+    explain(found, list(api.apart), api)
+
+
+def test_two_conforming_jobs_deployments_report_nothing(recorded, tmp_path):
+    """The jobs baseline against a second conforming server, same seed: the
+    run-to-run differences (ids, timestamps, poll counts, event timing) are
+    all learned as noise."""
+    base = recorded["jobs"]
+    found = differences(base, candidate(base.first.parent.parent, JOBS, [],
+                                        f"conforming-{tmp_path.name}"))
+    assert not found, "\n".join(d.why for d in found)
 
 
 def test_compare_exits_0_for_two_conforming_deployments(tmp_path, capsys):

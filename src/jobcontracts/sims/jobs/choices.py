@@ -27,6 +27,10 @@ Open, so drawn here:
   job resumes, one dispatcher tick after the last required fill);
 - `dispatcher_tick`: seconds from the last required fill to the resume;
 - `keepalive_seconds`: quiet time before an event stream sends `keepalive`;
+- `transition_events`: which status changes an `orchestration_transition`
+  event accompanies: `execution` (confirmed → queued → executing; every
+  variant's) or `every` non-terminal one (only a drift forces it:
+  `sims/jobs/drifts.py`);
 - `page_size`, `max_page_size`, `oversized_limit` (clamp, or refuse with 400);
 - `tier`, `cost_scale`, `spread`: the plan and how estimates are priced;
 - `timestamp_style`: RFC 3339 in milliseconds `Z`, microseconds `+00:00`,
@@ -66,6 +70,7 @@ class JobsChoices:
     optional_slot: bool
     dispatcher_tick: float
     keepalive_seconds: float
+    transition_events: str
     page_size: int
     max_page_size: int
     oversized_limit: str
@@ -98,6 +103,7 @@ class JobsChoices:
             optional_slot=v.chance("optional_slot", False),
             dispatcher_tick=v.pick("dispatcher_tick", (1.0, 0.5, 2.0)),
             keepalive_seconds=v.pick("keepalive_seconds", (15.0, 5.0, 30.0)),
+            transition_events=v.pick("transition_events", ("execution",)),
             page_size=v.pick("page_size", (10, 5, 8, 20)),
             max_page_size=v.pick("max_page_size", (100, 50)),
             oversized_limit=v.pick("oversized_limit", ("clamp", "refuse")),

@@ -150,6 +150,10 @@ class Goal:
             self.updated_at = max(self.updated_at, step.at)
         if self.status != previous and self.status not in TERMINAL:
             self._emit("status", {"status": self.status, "previous": previous}, step.at)
+            if self.choices.transition_events == "every" and not any(
+                    kind == "orchestration_transition" for kind, _ in step.events):
+                self._emit("orchestration_transition", {"from": previous, "to": self.status},
+                           step.at)
         for kind, data in step.events:
             self._emit(kind, data, step.at)
         if self.status == "cancelled" and previous != "cancelled":
