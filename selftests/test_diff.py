@@ -233,3 +233,33 @@ def test_garbage_answers_are_differences_never_exceptions(tmp_path):
 
     found = diff(tmp_path, generation(), garbage)
     assert isinstance(found, list)
+
+
+def test_a_key_named_like_a_path_is_that_path_as_before(tmp_path):
+    """The summary interns field paths: `snapshot.state` written as one key and
+    `state` under `snapshot` are one path, in either order, as they always were."""
+    def flat(m: Maker) -> Run:
+        return [[m.exchange("GET", "/v1/me", 200, {"snapshot.state": "Queued"}),
+                 m.exchange("GET", "/v1/me", 200, {"snapshot": {"state": "Queued"}})]]
+
+    def nested(state: str) -> Shape:
+        return lambda m: [[m.exchange("GET", "/v1/me", 200, {"snapshot": {"state": state}}),
+                           m.exchange("GET", "/v1/me", 200, {"snapshot.state": state})]]
+
+    assert diff(tmp_path, flat, nested("Queued")) == []
+    found = diff(tmp_path, flat, nested("Running"))
+    assert kinds(found) == {("vocab", "snapshot.state")}, [d.why for d in found]
+
+
+def test_the_cycle_collector_is_paused_for_the_diff_only(tmp_path):
+    import gc
+
+    assert gc.isenabled()
+    assert diff(tmp_path, generation(), generation(code="VALIDATION_FAILED"))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert diff(tmp_path, generation(), generation()) == []
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -184,9 +184,11 @@ def _scopes(key: Key, summary: Summary) -> set[str]:
 def _tally(key: Key, runs: list[Summary], b: Summary, settings: Settings) -> _Tally:
     tally = _Tally()
     scopes = set.intersection(*(_scopes(key, s) for s in (*runs, b)))
+    getters = [s.in_scopes(key) for s in runs]
+    get_b = b.in_scopes(key)
     for scope in sorted(scopes):
-        base = [s.get(key, scope) for s in runs]
-        fb = b.get(key, scope)
+        base = [get(scope) for get in getters]
+        fb = get_b(scope)
         if fb is None or any(f is None for f in base):
             continue
         features = [f for f in base if f is not None]
@@ -209,6 +211,8 @@ def _categorical(key: Key, scope: str, base: list[Feature], fb: Feature,
             tally.first_noise = (show(sets[0]), show(next(s for s in sets if s != sets[0])))
         return
     old, new = sets[0], fb.elements
+    if new == old:
+        return  # nothing gained or lost (most requests)
     share = STRUCTURAL if key.kind in STRUCTURAL_KINDS else MAJOR
     least = 2 if key.kind in STRUCTURAL_KINDS else 1
     added = {e for e in new - old if _holds(fb, e, share, least)}
@@ -226,7 +230,7 @@ def _categorical(key: Key, scope: str, base: list[Feature], fb: Feature,
 def _holds(feature: Feature, element: str, share: float, least: int) -> bool:
     """Is the element more than `share` of the feature's, and seen `least`
     times (or in every one of them)?"""
-    n, total = feature.counts[element], sum(feature.counts.values())
+    n, total = feature.counts.get(element, 0), sum(feature.counts.values())
     return n > share * total and (n >= least or n == total)
 
 

@@ -25,6 +25,8 @@ from ..recordings.recorded import Classifier, Entry, RecordingError, recording_f
 from ..recordings.verify import contract_path
 from ..trace import NOT_JSON, Exchange, Trace
 
+#: How many endpoint names and body shapes are kept for reuse (memory stays flat).
+_NAMES_KEPT = 4096
 _ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9_\-.~%]{6,}$|^\d+$")
 
 
@@ -65,6 +67,8 @@ class Endpoints:
         self.contracts_dir = contracts_dir
         self.contracts: dict[str, Contract] = dict(contracts or {})
         self._missing: set[str] = set()
+        self._names: dict[tuple[str, str, str, str, bool], str] = {}
+        """Names already found: a poll loop asks for one path many times."""
 
     def contract(self, api: str) -> Contract | None:
         if api not in self.contracts and api not in self._missing:
@@ -75,6 +79,15 @@ class Endpoints:
         return self.contracts.get(api)
 
     def name(self, api: str, exchange: Exchange) -> str:
+        asked = (api, exchange.method, exchange.path, exchange.origin, api in self.contracts)
+        found = self._names.get(asked)
+        if found is None:
+            if len(self._names) >= _NAMES_KEPT:
+                self._names.clear()
+            found = self._names[asked] = self._name(api, exchange)
+        return found
+
+    def _name(self, api: str, exchange: Exchange) -> str:
         contract = self.contracts.get(api)
         path = exchange.path
         if contract is not None:
@@ -147,14 +160,24 @@ def _add(recording: Recording, endpoints: Endpoints, api: str, test: str,
         raise RecordingError(f"{source}: no contract for API {api!r} (known: "
                              f"{', '.join(API_NAMES)}); pass --contract")
     classifier = Classifier(contract)
+    shapes: dict[bytes, str] = {}
     for example, segment in enumerate(segments(entries, source, classifier), 1):
         recording.traces.append((api, segment.where, segment.trace))
+        scopes: dict[str, str] = {}  # one string per scope: hashed once
         for exchange in segment.trace:
             endpoint = endpoints.name(api, exchange)
-            shape = f"{endpoint} {body_shape(exchange.request_json)}"
+            # A body's shape is its bytes': most requests repeat a body.
+            body = shapes.get(exchange.request_body)
+            if body is None:
+                if len(shapes) >= _NAMES_KEPT:
+                    shapes.clear()
+                body = shapes[exchange.request_body] = body_shape(exchange.request_json)
+            shape = f"{endpoint} {body}"
+            scope = scopes.get(shape)
+            if scope is None:
+                scope = scopes[shape] = f"{test} #{example} {shape}"
             recording.observed.append(Observed(api, test, example, endpoint, shape, exchange,
-                                               f"{source} #{exchange.seq}",
-                                               f"{test} #{example} {shape}"))
+                                               f"{source} #{exchange.seq}", scope))
 
 
 def _guess_api(endpoints: Endpoints, entries: Iterator[Entry]) -> str:
