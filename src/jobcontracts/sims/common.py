@@ -319,9 +319,10 @@ class SimRouter:
     rest. Its call history stays bounded, for a served simulator may see
     millions of requests.
 
-    A respx `Router` did this before, at about a millisecond per simulator
-    built (a mock per route) and a fifth of a millisecond per request; the
-    suite builds a simulator per test case, so that was a tenth of a run."""
+    A respx `Router` did this before: 3.3 ms to build a SpecStep simulator (a
+    mock per route) and 0.30 ms to answer a request, against 0.12 ms and
+    0.10 ms now (measured side by side, one loaded machine); the suite builds
+    a simulator per example, so that was a tenth of a jobs run."""
 
     def __init__(self, max_calls: int = 2000) -> None:
         self.calls: deque[Call] = deque(maxlen=max_calls)
