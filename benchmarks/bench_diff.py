@@ -11,7 +11,7 @@ then, in one process and interleaved so the machine's load falls on both:
 It reports the ratio a noisy shared machine keeps: compare / one suite run.
 Goals (issue 15): under 3x one suite run; the diff under 2 s.
 
-    python benchmarks/bench_diff.py [--repeat 2] [--schedule auto] [-- PYTEST_ARGS]
+    python benchmarks/bench_diff.py [--repeat 2] [--schedule paired] [-- PYTEST_ARGS]
 
 Where the diff's time goes (cProfile of `diff_recordings` on three in-process
 recordings of the SpecStep suite, `pytest tests --api specstep --record DIR
@@ -100,7 +100,7 @@ def compare(baseline: str, candidate: str, directory: Path, seed: str, schedule:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--schedule", default="auto")
+    parser.add_argument("--schedule", default="paired")
     parser.add_argument("--seed", default="7")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()

@@ -105,7 +105,10 @@ def test_rate_limit_probe_verifies_the_rate_rule_live(tmp_path):
 
 
 def test_budget_zero_reaches_no_paid_rule_and_says_why(tmp_path):
-    with served("jobs", speed=SPEED) as url:
+    # At 4x, as for the budget above: at 10x a loaded machine's PATCH
+    # after a refused read found a token again (JOB-RATE-1 honestly not
+    # reached, once in CI), and the rate rule is not what this test is about.
+    with served("jobs", speed=4) as url:
         run = run_suite(tmp_path, *BUDGET, "--max-generations", "0", env=live(url))
     assert run.returncode == 0, run.output[-3000:]
     assert run.with_status("not_reached") == PAID_RULES, unverified(run)
