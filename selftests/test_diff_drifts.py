@@ -135,6 +135,7 @@ JOBS = Api(
     ("--api", "jobs", "--max-generations", "12", "--poll-interval", "0.05",
      "--live-deadline", "20", "--rate-limit-probe", "0",
      "--hypothesis-profile", "jobcontracts-live-selftest"),
+    # `None`: the convert lifecycle's plain case, not its fail and corrupt ones.
     "(test_convert_lifecycle and None) or plain_goal_completes or "
     "(goals and refused_creates) or patch_with_current",
     lambda url: {"JOBS_API_URL": url, "JOBS_API_KEY": jobs_sim.DEFAULT_API_KEY},

@@ -117,16 +117,22 @@ def serialized(trace: Trace) -> Trace:
             ident = (ex.method, ex.url, ex.request_header("idempotency-key") or "",
                      bytes(ex.request_body))
             same.setdefault(ident, []).append(ex)
-    lost = {ex.seq for group in same.values() for race in races(group)
-            for ex in race if ex.status in LOST_RACE}
-    # Also one refused after an identical request by another client won: that
-    # client's own reads may predate the win, but the state it wrote to is gone.
-    # (Not a keyed one: a keyed retry after a win must replay, SS-IDEM-2's to judge.)
-    lost |= {ex.seq for (_, _, key, _), group in same.items() if not key for ex in group
-             if ex.status in LOST_RACE
-             and any(200 <= other.status < 300 and other.started_at < ex.finished_at
-                     for other in group if other is not ex)}
+    lost: set[int] = set()
+    for (_, _, key, _), group in same.items():
+        raced = {ex.seq for race in races(group) for ex in race}
+        for ex in group:
+            if ex.status in LOST_RACE and (ex.seq in raced or (not key and _won_before(ex, group))):
+                lost.add(ex.seq)
     return Trace([ex for ex in trace if ex.seq not in lost]) if lost else trace
+
+
+def _won_before(ex: Exchange, group: list[Exchange]) -> bool:
+    """Did an identical request by another client win before `ex` was answered?
+    Its client's own reads may predate the win, but the state it wrote to is
+    gone. Only for unkeyed requests: a keyed retry after a win must replay,
+    SS-IDEM-2's to judge."""
+    return any(200 <= other.status < 300 and other.started_at < ex.finished_at
+               for other in group if other is not ex)
 
 
 def judge(load: LoadContract, recorded: Iterable[Recorded], *, clock_speed: float = 1.0,
