@@ -58,6 +58,12 @@ class Client:
         self.requests = requests
         self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False,
                                   verify=_ssl_context())
+        in_process = (isinstance(transport, httpx.MockTransport)
+                      or getattr(transport, "in_process", False))
+        self._in_process = transport if in_process else None
+        """A simulator's or a replay's transport: no connection, cookie or redirect
+        for `httpx.Client.send` to handle, so requests go to it directly (about a
+        third of httpx's cost per in-process request)."""
 
     def close(self) -> None:
         self._http.close()
@@ -175,7 +181,11 @@ class Client:
         request = self._http.build_request(method, url, headers=dict(headers), content=body)
         status, response_headers, response_body, error = 0, {}, b"", None
         try:
-            response = self._http.send(request, stream=True)
+            if self._in_process is not None:
+                response = self._in_process.handle_request(request)
+                response.request = request
+            else:
+                response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
             error = _transport_error(exc)
         else:

@@ -267,6 +267,8 @@ class SimulatorTransport(httpx.BaseTransport):
     """`httpx.MockTransport(simulator.handle)`, plus WebSocket upgrades answered
     by `simulator.connect_events(request)` when the simulator has it."""
 
+    in_process = True
+
     def __init__(self, simulator: Any) -> None:
         self.simulator = simulator
         self._http = httpx.MockTransport(simulator.handle)
