@@ -142,6 +142,31 @@ def test_the_api_rules_judge_the_race_without_its_losers() -> None:
     assert [e.seq for e in serialized(trace)] == [1, 3, 5, 6]
 
 
+CLARIFICATIONS = "/v1/generations/g1/clarifications"
+PAUSED = {"state": "PausedAwaitingClarification", "clarifications": [{"question": "Q?"}]}
+
+
+@pytest.mark.parametrize(("cut_short", "status"), [(False, "violated"), (True, "verified")])
+def test_a_scenario_cut_short_is_not_judged_on_answers_it_never_read(
+        cut_short: bool, status: str) -> None:
+    """The run's end killed the racer whose batch won (the server applied it;
+    its answer was never read): the trace shows an exact batch refused. Whole,
+    that is SS-CLAR-2's violation; cut short, the rules that compare answers
+    leave it alone, and those reading one answer still judge it."""
+    from jobcontracts.load.contract import load_for
+    from jobcontracts.load.judging import Recorded, judge
+    from jobcontracts.load.wire import to_wire
+
+    trace = [ex(1, "GET", CLARIFICATIONS, 200, 0.0, 0.01, PAUSED),
+             ex(2, "POST", ANSWERS, 409, 0.02, 0.05,
+                {"error": {"code": "CLARIFICATIONS_ALREADY_ANSWERED", "message": "m"}}, BATCH)]
+    result = judge(load_for("specstep"), [Recorded("w/1/1", "racing-batches",
+                                                   tuple(to_wire(e) for e in trace), cut_short)])
+    rules = result.ledger.rules
+    assert (rules["SS-CLAR-2"].status == "violated") == (status == "violated"), result.violations
+    assert rules["SS-ERR-1"].status == "verified"  # one answer alone: judged either way
+
+
 def test_a_load_contract_error_names_its_file_and_line(tmp_path: Path) -> None:
     from jobcontracts.load.contract import load_for
     from jobcontracts.loader import PROJECT_CONTRACTS, ContractError

@@ -43,6 +43,10 @@ class Recorded:
     """Unique across the run: worker, user, iteration."""
     scenario: str
     exchanges: tuple[dict[str, Any], ...]
+    cut_short: bool = False
+    """Stopped mid-scenario by the run's end: a request it had sent may have
+    been served with its answer never read (a racer killed in flight), so
+    the trace may lack a winner its other requests' answers depend on."""
 
 
 @dataclass
@@ -54,7 +58,8 @@ class Collector:
 
     def add(self, data: dict[str, Any]) -> None:
         self.recorded.append(Recorded(str(data["group"]), str(data["scenario"]),
-                                      tuple(data["exchanges"])))
+                                      tuple(data["exchanges"]),
+                                      bool(data.get("cut_short", False))))
 
 
 @dataclass
@@ -65,6 +70,8 @@ class Judged:
     exchanges: int
     scenarios: int
     stats: dict[str, Any]
+    cut_short: int = 0
+    """Scenarios the run's end stopped midway (`Recorded.cut_short`)."""
 
     @property
     def exit_code(self) -> int:
@@ -145,7 +152,11 @@ def judge(load: LoadContract, recorded: Iterable[Recorded], *, clock_speed: floa
     violations: list[tuple[str, str]] = []
     on_all, on_serial = views(load)
     for rec, trace in groups:
-        outcomes = {**judge_trace(on_all, trace), **judge_trace(on_serial, serialized(trace))}
+        # A scenario cut short is judged by the rules that read each answer
+        # alone: the ones comparing answers would miss what it never read.
+        outcomes = judge_trace(on_all, trace)
+        if not rec.cut_short:
+            outcomes |= judge_trace(on_serial, serialized(trace))
         ledger.record(outcomes)
         violations += [(f"scenario {rec.scenario} ({rec.group})", v.render())
                        for o in outcomes.values() for v in o.violations]
@@ -155,7 +166,8 @@ def judge(load: LoadContract, recorded: Iterable[Recorded], *, clock_speed: floa
         violations += [("whole run", v.render()) for o in outcomes.values()
                        for v in o.violations]
     stats = endpoint_stats(load, whole, clock_speed, wall_seconds)
-    return Judged(ledger, violations, len(whole), len(groups), stats)
+    return Judged(ledger, violations, len(whole), len(groups), stats,
+                  sum(rec.cut_short for rec, _ in groups))
 
 
 def endpoint_stats(load: LoadContract, whole: Trace, clock_speed: float,
@@ -199,7 +211,7 @@ def first_per_rule(violations: list[tuple[str, str]], count: int) -> list[tuple[
 def write_report(judged: Judged, path: Path, run: dict[str, Any], scrub: Scrubber) -> None:
     report = judged.ledger.report()
     report["load"] = {**run, "exchanges": judged.exchanges, "scenarios": judged.scenarios,
-                      **judged.stats}
+                      "cut_short": judged.cut_short, **judged.stats}
     report["violations"] = [{"where": where, "text": text} for where, text in
                             first_per_rule(judged.violations, 20)]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +232,9 @@ def print_summary(judged: Judged, out: TextIO, api: str, scrub: Scrubber,
             out.write(scrub.text(f"  in {where}:\n    {text.replace(chr(10), chr(10) + '    ')}")
                       + "\n")
     stats = judged.stats
-    out.write(f"jobcontracts load ({api}): {judged.scenarios} scenario trace(s), "
+    cut = (f" ({judged.cut_short} cut short by the run's end: judged answer by answer)"
+           if judged.cut_short else "")
+    out.write(f"jobcontracts load ({api}): {judged.scenarios} scenario trace(s){cut}, "
               f"{stats['requests']} requests ({stats['requests_per_second']}/s), "
               f"{stats['429']} x 429, {stats['5xx']} x 5xx, {stats['errors']} transport errors\n")
     for name, entry in stats["endpoints"].items():

@@ -127,25 +127,29 @@ class ContractUser(User):
         self.client.trace, self.client.waited = trace, 0.0
         driver = api_support(self.config.api).driver(self.client, self.contract)
         driver.configure(self.options)
-        stop = False
+        stop, ended = False, False
         try:
             scenario.run(driver, stage)
+            ended = True
         except SCENARIO_ENDS:
-            pass
+            ended = True
         except BudgetExceeded:
+            # Refused before sending (racers too are joined first): nothing in flight.
+            ended = True
             stop = self.requests_budget.limit is not None and (
                 self.requests_budget.spent() >= self.requests_budget.limit)
         finally:
-            self._ship(scenario.name, trace)
+            # Not ended: the run stopped this user (GreenletExit) mid-scenario.
+            self._ship(scenario.name, trace, cut_short=not ended)
         if stop:
             raise StopUser()
 
-    def _ship(self, scenario: str, trace: Trace) -> None:
+    def _ship(self, scenario: str, trace: Trace, *, cut_short: bool) -> None:
         if not len(trace):
             return
         self.environment.runner.send_message(TRACE_MESSAGE, {
             "group": f"{self.worker}/{self.index}/{self.iterations}", "scenario": scenario,
-            "exchanges": [to_wire(ex) for ex in trace]})
+            "exchanges": [to_wire(ex) for ex in trace], "cut_short": cut_short})
 
 
 def user_class(config: LoadConfig) -> type[ContractUser]:
