@@ -108,7 +108,10 @@ def test_fault_is_caught_live(tmp_path, fault):
     rate = bool(rules & RATE_RULES)
     speed, poll = (2, 0.05) if rate else SLOWER.get(fault, (600, 0.05))
     # A Fast generation is ~300 simulated seconds: 0.5 s at speed 600, 15 s at 20.
-    deadline = "5" if speed == 600 else "60"
+    # The deadline also caps the client's waits on 429s: 10 simulated seconds
+    # span the contract's five tries at Retry-After 1, and a key that stays
+    # throttled no longer holds the run for a minute (5 s wall at speed 2).
+    deadline = "5" if speed == 600 else "10" if rate else "60"
     args = [*(RATE if rate else FAST), "--hypothesis-profile", "jobcontracts-live-selftest",
             "--live-deadline", deadline, "--poll-interval", str(poll)]
     if fault in MORE_BUDGET:
