@@ -7,15 +7,22 @@ round so that the machine's load falls on both alike, from a git worktree of
 It reports the median wall seconds of each and the median of each round's own
 ratio (this tree / REV), with its range: the figure a noisy shared machine keeps.
 
+With `--forked`, each run is a selftest's: forked from the tree's warm zygote
+(`selftests/zygote.py`, started once per tree and not timed), as the fault
+sweeps run the suite; arguments after `--` go to each run (a fault, a profile).
+
 Goals (issue 16): `pytest tests` (every API) under 15 s wall on 2 cores;
 (issue 13) the jobs part under 5 s.
 
     python benchmarks/bench_suite.py [--api jobs] [--repeat 3] [--against REV]
+    python benchmarks/bench_suite.py --forked --api specstep --against REV -- \
+        --sim-fault eta-negative --hypothesis-profile jobcontracts-selftest
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -29,19 +36,58 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSED = re.compile(r"(\d+) passed.* in ([\d.]+)s")
 
 
-def suite_run(tree: Path, apis: list[str]) -> tuple[float, float]:
-    """(wall seconds, pytest's own seconds) of one suite run from `tree`."""
-    selected = [arg for api in apis for arg in ("--api", api)]
+def _env(tree: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+class Zygote:
+    """A tree's selftest zygote, spoken to as `selftests/suite_runner.py` does."""
+
+    def __init__(self, tree: Path) -> None:
+        self.process = subprocess.Popen([sys.executable, str(tree / "selftests" / "zygote.py")],
+                                        cwd=tree, env=_env(tree), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self._reply()  # ready
+
+    def run(self, tree: Path, args: list[str], output: Path) -> int:
+        assert self.process.stdin is not None
+        request = {"args": args, "env": _env(tree), "cwd": str(tree), "output": str(output)}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        self._reply()  # the child's pid
+        return int(self._reply()["returncode"])
+
+    def _reply(self) -> dict[str, object]:
+        assert self.process.stdout is not None
+        return dict(json.loads(self.process.stdout.readline()))
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def suite_run(tree: Path, apis: list[str], extra: list[str],
+              zygote: Zygote | None = None) -> tuple[float, float]:
+    """(wall seconds, pytest's own seconds) of one suite run from `tree`."""
+    selected = [arg for api in apis for arg in ("--api", api)]
+    args = ["tests", *selected, "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+            "--hypothesis-seed=1", *extra]
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "tests", *selected, "-q",
-                           "-p", "no:cacheprovider", "-p", "no:xdist", "--hypothesis-seed=1"],
-                          cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if zygote is None:
+        done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=tree, env=_env(tree),
+                              capture_output=True, text=True, check=False)
+        returncode, output = done.returncode, done.stdout + done.stderr
+    else:
+        with tempfile.NamedTemporaryFile(suffix=".txt") as log:
+            returncode = zygote.run(tree, args, Path(log.name))
+            output = Path(log.name).read_text(errors="replace")
     wall = time.perf_counter() - started
-    found = PASSED.search(done.stdout.splitlines()[-1] if done.stdout else "")
-    if done.returncode != 0 or found is None:
-        sys.exit(f"the suite failed in {tree}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    found = PASSED.search(output.strip().splitlines()[-1] if output.strip() else "")
+    if found is None or (returncode != 0 and not extra):
+        sys.exit(f"the suite failed in {tree} ({returncode}):\n{output[-3000:]}")
     return wall, float(found.group(2))
 
 
@@ -51,6 +97,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--against", default=None, metavar="REV",
                         help="an earlier revision to run side by side")
+    parser.add_argument("--forked", action="store_true",
+                        help="fork each run from the tree's selftest zygote")
+    parser.add_argument("extra", nargs="*", help="after --: arguments for each run")
     args = parser.parse_args()
     trees = {"this tree": ROOT}
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch:
@@ -59,22 +108,29 @@ def main() -> None:
             subprocess.run(["git", "worktree", "add", "--detach", "-q", str(other), args.against],
                            cwd=ROOT, check=True)
             trees[args.against] = other
+        zygotes: dict[str, Zygote] = {}
         try:
-            for tree in trees.values():  # bytecode caches written, as a user's second run has
-                suite_run(tree, args.api)
+            for name, tree in trees.items():
+                if args.forked:
+                    zygotes[name] = Zygote(tree)
+                # bytecode caches written, as a user's second run has
+                suite_run(tree, args.api, args.extra, zygotes.get(name))
             walls: dict[str, list[float]] = {name: [] for name in trees}
             own: dict[str, list[float]] = {name: [] for name in trees}
             for _ in range(args.repeat):
                 for name, tree in trees.items():
-                    wall, seconds = suite_run(tree, args.api)
+                    wall, seconds = suite_run(tree, args.api, args.extra, zygotes.get(name))
                     walls[name].append(wall)
                     own[name].append(seconds)
         finally:
+            for zygote in zygotes.values():
+                zygote.close()
             if args.against:
                 subprocess.run(["git", "worktree", "remove", "--force", str(trees[args.against])],
                                cwd=ROOT, check=False)
-    what = " ".join(f"--api {api}" for api in args.api) or "(every API)"
-    print(f"pytest tests {what}, median of {args.repeat}:")
+    what = " ".join([*(f"--api {api}" for api in args.api), *args.extra]) or "(every API)"
+    how = ", forked from each tree's zygote" if args.forked else ""
+    print(f"pytest tests {what}{how}, median of {args.repeat}:")
     for name in trees:
         print(f"  {name:>12}: {statistics.median(walls[name]):6.2f} s wall, "
               f"{statistics.median(own[name]):6.2f} s as pytest reports it")
