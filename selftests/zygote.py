@@ -43,12 +43,13 @@ LEARN = ("tests", "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xd
 TARGET_ENV = ("JOBCONTRACTS_", "PYTEST_", "SPECSTEP_", "POS_", "INTERROGATION_", "JOBS_")
 
 
-def _learn_imports(cwd: str) -> list[str]:
+def _learn_imports(cwd: str, reply: int) -> list[str]:
     """The modules, outside the project's tests, that collecting every API imports."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
+        os.close(reply)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
@@ -130,16 +131,16 @@ def _run_child(request: dict[str, object], reply: int) -> None:
 
 
 def main() -> None:
+    reply = os.dup(1)
+    os.dup2(2, 1)  # nothing the imports print may corrupt the replies
     for name in WARM:
         importlib.import_module(name)
-    for name in _learn_imports(os.getcwd()):
+    for name in _learn_imports(os.getcwd(), reply):
         if name not in sys.modules and not name.startswith("__"):
             # A module only importable in its own context is left to the run.
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
     _fill_caches()
-    reply = os.dup(1)
-    os.dup2(2, 1)  # nothing the imports print may corrupt the replies
     out = os.fdopen(reply, "w", buffering=1)
     out.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
