@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
 #: What a suite run imports anyway; importing them here is the whole point.
 WARM = ("pytest", "_hypothesis_pytestplugin", "hypothesis", "hypothesis.stateful",
@@ -84,20 +85,25 @@ def _of_the_project(cwd: str, path: str) -> bool:
 def _fill_caches() -> None:
     """schemathesis draws its invalid-enum candidates once per process, by a
     seeded draw that rejects until hypothesis gives up (about 0.6 s): the same
-    values in every process, so the zygote draws them for all its children.
-
-    Hypothesis's plugin, imported here, counts this as pytest's initialization
-    (which a run's session start ends) and warns of a draw during it; the
-    warning is silenced, and a silenced one leaves no mark for the child."""
-    from hypothesis.errors import HypothesisSideeffectWarning
-
+    values in every process, so the zygote draws them for all its children."""
     try:
         from schemathesis.specs.openapi.coverage._schema import _invalid_enum_candidates
     except ImportError:  # a schemathesis without that cache: nothing to fill
         return
+    _invalid_enum_candidates()
+
+
+@contextlib.contextmanager
+def _initializing_quietly() -> Iterator[None]:
+    """Hypothesis's plugin, imported in WARM, counts what follows as pytest's
+    initialization (which a run's session start ends) and warns of each draw
+    or storage read in it. Silenced here: a warning silenced leaves no mark
+    for a child, whose run then warns of its own side effects as any run does."""
+    from hypothesis.errors import HypothesisSideeffectWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HypothesisSideeffectWarning)
-        _invalid_enum_candidates()
+        yield
 
 
 def _run_child(request: dict[str, object], reply: int) -> None:
@@ -135,12 +141,14 @@ def main() -> None:
     os.dup2(2, 1)  # nothing the imports print may corrupt the replies
     for name in WARM:
         importlib.import_module(name)
-    for name in _learn_imports(os.getcwd(), reply):
-        if name not in sys.modules and not name.startswith("__"):
-            # A module only importable in its own context is left to the run.
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
-    _fill_caches()
+    learned = _learn_imports(os.getcwd(), reply)
+    with _initializing_quietly():
+        for name in learned:
+            if name not in sys.modules and not name.startswith("__"):
+                # A module only importable in its own context is left to the run.
+                with contextlib.suppress(Exception):
+                    importlib.import_module(name)
+        _fill_caches()
     out = os.fdopen(reply, "w", buffering=1)
     out.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
