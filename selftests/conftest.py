@@ -6,6 +6,11 @@ run ended with its workers half idle. Sorted by the seconds each took in CI,
 the waits of the live tests overlap the in-process sweeps' CPU from the start,
 and the short tests fill the end. Only the order changes: every test runs,
 each as before. A test the table does not name keeps its place after these.
+
+The order holds only if each worker takes a test when it frees up: xdist's
+`load` scheduler otherwise hands each worker a first chunk of a quarter of its
+share (about a hundred tests here), and the first worker got all the longest,
+ending the run alone. So `--maxschedchunk` is 1 unless given.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ _BY_LENGTH = sorted(SECONDS, key=len, reverse=True)
 
 def expected_seconds(nodeid: str) -> float:
     return next((SECONDS[p] for p in _BY_LENGTH if nodeid.startswith(p)), 0.0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "maxschedchunk", "no xdist") is None:
+        config.option.maxschedchunk = 1
 
 
 @pytest.hookimpl(trylast=True)
