@@ -22,7 +22,6 @@ Goals (issue 16): `pytest tests` (every API) under 15 s wall on 2 cores;
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -33,6 +32,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from selftests.suite_runner import Zygote  # noqa: E402 - the selftests' own zygote client
+
 PASSED = re.compile(r"(\d+) passed.* in ([\d.]+)s")
 
 
@@ -40,33 +42,6 @@ def _env(tree: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
-
-
-class Zygote:
-    """A tree's selftest zygote, spoken to as `selftests/suite_runner.py` does."""
-
-    def __init__(self, tree: Path) -> None:
-        self.process = subprocess.Popen([sys.executable, str(tree / "selftests" / "zygote.py")],
-                                        cwd=tree, env=_env(tree), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
-        self._reply()  # ready
-
-    def run(self, tree: Path, args: list[str], output: Path) -> int:
-        assert self.process.stdin is not None
-        request = {"args": args, "env": _env(tree), "cwd": str(tree), "output": str(output)}
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        self._reply()  # the child's pid
-        return int(self._reply()["returncode"])
-
-    def _reply(self) -> dict[str, object]:
-        assert self.process.stdout is not None
-        return dict(json.loads(self.process.stdout.readline()))
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.process.wait(timeout=30)
 
 
 def suite_run(tree: Path, apis: list[str], extra: list[str],
@@ -82,7 +57,7 @@ def suite_run(tree: Path, apis: list[str], extra: list[str],
         returncode, output = done.returncode, done.stdout + done.stderr
     else:
         with tempfile.NamedTemporaryFile(suffix=".txt") as log:
-            returncode = zygote.run(tree, args, Path(log.name))
+            returncode = zygote.run(args, _env(tree), Path(log.name), timeout=900)
             output = Path(log.name).read_text(errors="replace")
     wall = time.perf_counter() - started
     found = PASSED.search(output.strip().splitlines()[-1] if output.strip() else "")
@@ -112,7 +87,7 @@ def main() -> None:
         try:
             for name, tree in trees.items():
                 if args.forked:
-                    zygotes[name] = Zygote(tree)
+                    zygotes[name] = Zygote(tree, _env(tree))
                 # bytecode caches written, as a user's second run has
                 suite_run(tree, args.api, args.extra, zygotes.get(name))
             walls: dict[str, list[float]] = {name: [] for name in trees}

@@ -56,13 +56,17 @@ def run_suite(tmp_path: Path, *args: str, timeout: float = 600,
     return SuiteRun(returncode, output, rules)
 
 
-class _Zygote:
-    """One warm zygote per selftest process; runs go through it one at a time."""
+class Zygote:
+    """A warm zygote of the checkout `root` (one per selftest process, started
+    from this one); runs go through it one at a time. `env` is the zygote's own
+    environment (default: this process's, without PYTHONDONTWRITEBYTECODE)."""
 
-    def __init__(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    def __init__(self, root: Path = ROOT, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        if env is None:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("zygote.py"))], cwd=ROOT, env=env,
+            [sys.executable, str(root / "selftests" / "zygote.py")], cwd=root, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.lock = threading.Lock()
         self._read(self.process.stdout, 120)
@@ -70,7 +74,7 @@ class _Zygote:
     def run(self, args: list[str], env: dict[str, str], output: Path, timeout: float) -> int:
         assert self.process.stdin is not None and self.process.stdout is not None
         with self.lock:
-            request = {"args": args, "env": env, "cwd": str(ROOT), "output": str(output)}
+            request = {"args": args, "env": env, "cwd": str(self.root), "output": str(output)}
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
             pid = self._read(self.process.stdout, 60)["pid"]
@@ -93,12 +97,18 @@ class _Zygote:
         return dict(json.loads(line))
 
 
-_ZYGOTE: list[_Zygote] = []
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+_ZYGOTE: list[Zygote] = []
 _ZYGOTE_LOCK = threading.Lock()
 
 
-def _zygote() -> _Zygote:
+def _zygote() -> Zygote:
     with _ZYGOTE_LOCK:
         if not _ZYGOTE or _ZYGOTE[0].process.poll() is not None:
-            _ZYGOTE[:] = [_Zygote()]
+            _ZYGOTE[:] = [Zygote()]
         return _ZYGOTE[0]

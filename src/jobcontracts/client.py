@@ -58,9 +58,7 @@ class Client:
         self.requests = requests
         self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False,
                                   verify=_ssl_context())
-        in_process = (isinstance(transport, httpx.MockTransport)
-                      or getattr(transport, "in_process", False))
-        self._in_process = transport if in_process else None
+        self._in_process = transport if isinstance(transport, httpx.MockTransport) else None
         """A simulator's or a replay's transport: no connection, cookie or redirect
         for `httpx.Client.send` to handle, so requests go to it directly (about a
         third of httpx's cost per in-process request)."""

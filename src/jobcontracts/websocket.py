@@ -263,20 +263,18 @@ class ChannelStream(httpcore.NetworkStream):
         return None
 
 
-class SimulatorTransport(httpx.BaseTransport):
+class SimulatorTransport(httpx.MockTransport):
     """`httpx.MockTransport(simulator.handle)`, plus WebSocket upgrades answered
     by `simulator.connect_events(request)` when the simulator has it."""
 
-    in_process = True
-
     def __init__(self, simulator: Any) -> None:
+        super().__init__(simulator.handle)
         self.simulator = simulator
-        self._http = httpx.MockTransport(simulator.handle)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         connect = getattr(self.simulator, "connect_events", None)
         if not (is_upgrade(request) and callable(connect)):
-            return self._http.handle_request(request)
+            return super().handle_request(request)
         request.read()
         answer = connect(request)
         if isinstance(answer, httpx.Response):
