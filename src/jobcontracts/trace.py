@@ -259,6 +259,8 @@ def lookup(body: Any, dotted: str) -> Any:
     The oracles call it hundreds of thousands of times per long trace: a JSON
     object is tried as a `dict` first (no `Mapping` ABC check), and a path's
     steps are split once."""
+    if type(body) is dict and "." not in dotted:
+        return body.get(dotted, ABSENT)
     current = body
     for part, index in _steps(dotted):
         if type(current) is dict or isinstance(current, Mapping):

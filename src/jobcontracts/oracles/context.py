@@ -14,7 +14,7 @@ import bisect
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,8 @@ JSON_TYPES: Mapping[str, Callable[[Any], bool]] = {
 
 def json_equal(a: Any, b: Any) -> bool:
     """Equality as JSON means it: `true` is not `1`, `1` is `1.0`."""
+    if type(a) is str:
+        return type(b) is str and a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
@@ -51,7 +53,9 @@ def json_equal(a: Any, b: Any) -> bool:
 
 def holds(body: Any, cond: Cond | None) -> bool:
     """Does `body` satisfy every clause of `cond`? An empty condition holds."""
-    for name, expect in (cond or {}).items():
+    if not cond:
+        return True
+    for name, expect in cond.items():
         value = lookup(body, name)
         if (type(expect) is dict or isinstance(expect, Mapping)) and expect.keys() <= OPERATORS:
             if not all(_operator(op, arg, value) for op, arg in expect.items()):
@@ -59,6 +63,12 @@ def holds(body: Any, cond: Cond | None) -> bool:
         elif not json_equal(value, expect):
             return False
     return True
+
+
+def present_as(op: str, value: Any) -> bool:
+    """Whether a field's value satisfies `{op: true}` (`not_null`, `non_empty`):
+    `holds` on one clause, without building the condition."""
+    return _operator(op, True, value)
 
 
 def _operator(op: str, arg: Any, value: Any) -> bool:
@@ -102,6 +112,9 @@ class Context:
         self.trace = trace
         self._requests: dict[str, list[tuple[Exchange, dict[str, str]]]] = {}
         self._records: dict[str, dict[str, list[Observation]]] = {}
+        self._by_method: dict[str, list[Exchange]] | None = None
+        self._where: dict[tuple[str, int], tuple[Cond | None, list[Observation]]] = {}
+        self._seqs: dict[tuple[str, str], list[int]] = {}
 
     @property
     def settings(self) -> Mapping[str, Any]:
@@ -109,19 +122,22 @@ class Context:
 
     def requests(self, endpoint: str) -> list[tuple[Exchange, dict[str, str]]]:
         """Exchanges sent to `endpoint` (or every API exchange for `*`), with path params."""
-        if endpoint not in self._requests:
-            found: list[tuple[Exchange, dict[str, str]]] = []
+        found = self._requests.get(endpoint)
+        if found is None:
+            if self._by_method is None:
+                self._by_method = defaultdict(list)
+                for ex in self.trace:
+                    if ex.origin == "api":
+                        self._by_method[ex.method].append(ex)
             if endpoint == "*":
                 found = [(ex, {}) for ex in self.trace if ex.origin == "api"]
             else:
                 spec = self.contract.endpoints[endpoint]
-                for ex in self.trace:
-                    if ex.origin == "api" and ex.method == spec.method:
-                        params = spec.template.match(ex.path)
-                        if params is not None:
-                            found.append((ex, params))
+                match = spec.template.match
+                found = [(ex, params) for ex in self._by_method.get(spec.method, ())
+                         if (params := match(ex.path)) is not None]
             self._requests[endpoint] = found
-        return self._requests[endpoint]
+        return found
 
     def endpoint_of(self, ex: Exchange) -> str | None:
         """The name of the contract endpoint an exchange was sent to, if any."""
@@ -151,15 +167,26 @@ class Context:
             self._records[name] = dict(grouped)
         return self._records[name]
 
-    def observations(self, name: str) -> Iterator[Observation]:
-        for group in self.records(name).values():
-            yield from group
+    def observations(self, name: str, when: Cond | None = None) -> list[Observation]:
+        """Every observation of record `name` (grouped by resource key, each
+        group in trace order) that satisfies `when`. Checks of one record
+        mostly share a condition (or none), so each list is built once."""
+        slot = (name, id(when))
+        cached = self._where.get(slot)
+        if cached is None or cached[0] is not when:
+            every = [obs for group in self.records(name).values() for obs in group]
+            found = every if not when else [obs for obs in every if holds(obs.body, when)]
+            cached = self._where[slot] = (when, found)
+        return cached[1]
 
     def around(self, name: str, key: str,
                seq: int) -> tuple[Observation | None, Observation | None]:
         """The last observation of resource `key` before exchange `seq`, and the first after."""
         group = self.records(name).get(key, [])
-        index = bisect.bisect_left([o.seq for o in group], seq)
+        seqs = self._seqs.get((name, key))
+        if seqs is None:
+            seqs = self._seqs[name, key] = [o.seq for o in group]
+        index = bisect.bisect_left(seqs, seq)
         before = group[index - 1] if index > 0 else None
         after_index = index + 1 if index < len(group) and group[index].seq == seq else index
         after = group[after_index] if after_index < len(group) else None

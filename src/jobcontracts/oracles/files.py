@@ -20,7 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from pydantic import Field
 
 from ..trace import NOT_JSON, Exchange, Trace, lookup
-from .context import Context, answered, holds, json_equal
+from .context import Context, answered, json_equal
 from .projection import RecordParams
 from .registry import Params, Verdict, rule_kind
 
@@ -193,9 +193,7 @@ def presigned_files(trace: Trace, p: PresignedFiles, ctx: Context, verdict: Verd
     type compared, parameters aside). A URL nobody fetched is not judged."""
     fetches = [ex for ex in trace if ex.credential == "none" and ex.status > 0]
     done: set[tuple[str, str]] = set()
-    for obs in ctx.observations(p.record):
-        if not holds(obs.body, p.when):
-            continue
+    for obs in ctx.observations(p.record, p.when):
         items = lookup(obs.body, p.files)
         for item in items if isinstance(items, list) else []:
             link = lookup(item, p.url)

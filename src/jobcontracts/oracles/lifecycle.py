@@ -208,9 +208,7 @@ def field_compare(trace: Trace, p: FieldCompare, ctx: Context, verdict: Verdict)
     """Where `when` holds, `left op right` (numbers, or timestamps as instants);
     a value that is not one is a violation too."""
     fn, sign = _OPS[p.op]
-    for obs in ctx.observations(p.record):
-        if not holds(obs.body, p.when):
-            continue
+    for obs in ctx.observations(p.record, p.when):
         left, right = lookup(obs.body, p.left), lookup(obs.body, p.right)
         a, b = ordinal(left, p.value), ordinal(right, p.value)
         if a is None or b is None:

@@ -9,7 +9,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 from pydantic import Field
 
 from ..trace import ABSENT, Trace, lookup
-from .context import Context, answered, holds
+from .context import Context, answered
 from .projection import RecordParams
 from .registry import Verdict, rule_kind
 
@@ -29,9 +29,7 @@ class ListItems(RecordParams):
 def list_items(trace: Trace, p: ListItems, ctx: Context, verdict: Verdict) -> None:
     """`items` is a list of objects, each with every `required` key and none of
     the `forbidden` ones, and no two with the same `unique` value."""
-    for obs in ctx.observations(p.record):
-        if not holds(obs.body, p.when):
-            continue
+    for obs in ctx.observations(p.record, p.when):
         items = lookup(obs.body, p.items)
         if not isinstance(items, list):
             verdict.violate(f"{p.items} is {items!r:.40}, not a list", obs.exchange)
@@ -71,9 +69,7 @@ def links_resolve(trace: Trace, p: LinksResolve, ctx: Context, verdict: Verdict)
     """Each URL an answer hands back, when the client later followed it, got
     one of `expect`. A URL nobody followed is not judged."""
     exchanges = [ex for ex in trace if ex.origin == "api" and ex.method == "GET"]
-    for obs in ctx.observations(p.record):
-        if not holds(obs.body, p.when):
-            continue
+    for obs in ctx.observations(p.record, p.when):
         for name in p.fields:
             link = lookup(obs.body, name)
             if not isinstance(link, str) or not link:

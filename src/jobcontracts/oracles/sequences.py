@@ -89,9 +89,7 @@ class ListCount(RecordParams):
 def list_count(trace: Trace, p: ListCount, ctx: Context, verdict: Verdict) -> None:
     """`field` equals the number of `list` items that match `where`, leaving
     out the last `skip_last` items."""
-    for obs in ctx.observations(p.record):
-        if not holds(obs.body, p.when):
-            continue
+    for obs in ctx.observations(p.record, p.when):
         items = _items(obs.body, p.list)
         count = lookup(obs.body, p.field)
         if items is None or not isinstance(count, int) or isinstance(count, bool):
@@ -140,9 +138,7 @@ class FieldsOrdered(RecordParams):
 def fields_ordered(trace: Trace, p: FieldsOrdered, ctx: Context, verdict: Verdict) -> None:
     """In each observation, `fields` are in non-decreasing order as listed
     (`createdAt ≤ updatedAt`)."""
-    for obs in ctx.observations(p.record):
-        if not holds(obs.body, p.when):
-            continue
+    for obs in ctx.observations(p.record, p.when):
         values = [ordinal(lookup(obs.body, name), p.value) for name in p.fields]
         if any(v is None for v in values):
             continue
