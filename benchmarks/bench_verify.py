@@ -122,8 +122,10 @@ try:
     else:
         runpy.run_module("jobcontracts.cli", run_name="__main__")
 finally:
+    import resource
     hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")]
     print("PEAK_KB", hwm[0].split()[1] if hwm else 0, file=sys.stderr)
+    print("WORKER_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
 """
 
 
@@ -133,12 +135,14 @@ class Run:
     cpu: float
     peak_mb: float
     summary: str
+    worker_mb: float = 0.0
+    """The largest judging worker's peak RSS (0: none was forked)."""
 
 
-def measure(path: Path, read_only: bool = False) -> Run:
+def measure(path: Path, read_only: bool = False, jobs: str = "auto") -> Run:
     """One fresh process verifying (or only reading) `path`."""
     args = (["--read-only", str(path), str(CONTRACT)] if read_only
-            else ["verify", str(path), "--contract", str(CONTRACT)])
+            else ["verify", str(path), "--contract", str(CONTRACT), "--jobs", jobs])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=ROOT,
@@ -156,7 +160,8 @@ def measure(path: Path, read_only: bool = False) -> Run:
     if done.returncode == 1:
         violated = sum(1 for line in lines if line.lstrip().startswith("violated"))
         summary += f"; {violated} rule(s) violated: the fixture is clean, look at them"
-    return Run(wall, cpu, peak_kb / 1024, summary)
+    worker_kb = int(done.stderr.rsplit("WORKER_KB", 1)[1].split()[0])
+    return Run(wall, cpu, peak_kb / 1024, summary, worker_kb / 1024)
 
 
 def build(path: Path, kind: str, total: int) -> None:
@@ -223,24 +228,33 @@ def main() -> None:
         if any(b.wait() for b in builders):
             sys.exit("building the recordings failed")
         verified: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
+        alone: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
         read: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
         for _ in range(args.repeat):
             for key, path in files.items():  # interleaved: load drifts onto every file alike
                 verified[key].append(measure(path))
+                alone[key].append(measure(path, jobs="1"))
                 read[key].append(measure(path, read_only=True))
-        print(f"verify, median of {args.repeat} fresh processes each (wall / CPU seconds; "
-              "reading alone, without judging)")
+        print(f"verify (its default --jobs, one worker per core for these files), median of "
+              f"{args.repeat} fresh processes each (wall / CPU seconds, the workers' too); "
+              "with --jobs 1; reading alone, without judging")
         for (kind, size), path in files.items():
-            v, r = verified[kind, size], read[kind, size]
+            v, a, r = verified[kind, size], alone[kind, size], read[kind, size]
+            workers = max(x.worker_mb for x in v)
             print(f"  {kind:8} {size:>7,} ({path.stat().st_size / 2**20:.0f} MB): "
-                  f"{_median(v, 'wall'):5.1f} s / {_median(v, 'cpu'):5.1f} s CPU; read alone "
-                  f"{_median(r, 'wall'):5.1f} s / {_median(r, 'cpu'):5.1f} s CPU; peak RSS "
-                  f"{max(x.peak_mb for x in v):.0f} MB")
+                  f"{_median(v, 'wall'):5.1f} s / {_median(v, 'cpu'):5.1f} s CPU; --jobs 1 "
+                  f"{_median(a, 'wall'):5.1f} s / {_median(a, 'cpu'):5.1f} s CPU; read alone "
+                  f"{_median(r, 'wall'):5.1f} s / {_median(r, 'cpu'):5.1f} s CPU")
+            print(f"           peak RSS {max(x.peak_mb for x in v):.0f} MB, each worker up to "
+                  f"{workers:.0f} MB; --jobs 1 {max(x.peak_mb for x in a):.0f} MB")
             print(f"           {v[0].summary}")
         print("ratios")
         for size in sizes:
             har, cas = verified["har", size], verified["cassette", size]
             rhar, rcas = read["har", size], read["cassette", size]
+            print(f"  {size:>7,}: workers / --jobs 1, wall: HAR "
+                  f"{_median(har, 'wall') / _median(alone['har', size], 'wall'):.2f}, cassette "
+                  f"{_median(cas, 'wall') / _median(alone['cassette', size], 'wall'):.2f}")
             print(f"  {size:>7,}: cassette / HAR verify "
                   f"{_median(cas, 'wall') / _median(har, 'wall'):.2f} wall, "
                   f"{_median(cas, 'cpu') / _median(har, 'cpu'):.2f} CPU; reading alone "

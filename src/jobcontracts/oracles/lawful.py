@@ -36,6 +36,8 @@ def plain_text(value: str) -> bool:
     not only white space, none outside the Basic Multilingual Plane."""
     if not value.strip() or len(value) > PLAIN_MAX_CHARS:
         return False
+    if value.isascii() and value.isprintable():  # no control character: the usual text
+        return True
     return all(ord(ch) <= 0xFFFF and unicodedata.category(ch) not in _ODD_CATEGORIES
                for ch in value)
 

@@ -23,7 +23,6 @@ import yaml
 from ..apis import CONTRACT_FILES
 from ..contract import Contract
 from ..loader import ContractError, find_contract, load_contract
-from ..oracles import judge_trace
 from ..report import Ledger
 from .cassette import read_cassette_entries
 from .har import read_har_entries
@@ -35,6 +34,7 @@ from .recorded import (
     recording_files,
     segments,
 )
+from .workers import WorkerError, auto_jobs, judged
 
 
 def read_recording(path: Path, classifier: Classifier,
@@ -72,38 +72,47 @@ def contract_path(name: str, contracts_dir: str | None) -> Path:
 
 
 def judged_segments(paths: Iterable[str | Path], contract: Contract, classifier: Classifier,
-                    ledger: Ledger, outcome: Outcome,
-                    split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[tuple[Segment, list[str]]]:
-    """Judge every segment of every file; yield each with its rendered violations."""
+                    ledger: Ledger, outcome: Outcome, split_idle: float = DEFAULT_SPLIT_IDLE,
+                    jobs: int = 1) -> Iterator[tuple[Segment, list[str]]]:
+    """Judge every segment of every file (by `jobs` worker processes, in
+    reading order); yield each with its rendered violations."""
     ledger.register(contract)
     try:
         files = list(recording_files(paths))
     except RecordingError as exc:
         outcome.errors.append(str(exc))
         return
+    for segment, outcomes in judged(_read(files, classifier, outcome, split_idle),
+                                    contract, jobs):
+        outcome.segments += 1
+        outcome.exchanges += len(segment.trace)
+        ledger.record(outcomes)
+        found = [v.render() for o in outcomes.values() for v in o.violations]
+        outcome.violations += len(found)
+        yield segment, found
+
+
+def _read(files: list[Path], classifier: Classifier, outcome: Outcome,
+          split_idle: float) -> Iterator[Segment]:
+    """Every file's segments in turn; a file that cannot be read (or stops
+    making sense) is an error, and the next file is read all the same."""
     for path in files:
         outcome.files += 1
         try:
-            for segment in read_recording(path, classifier, split_idle):
-                outcome.segments += 1
-                outcome.exchanges += len(segment.trace)
-                outcomes = judge_trace(contract, segment.trace)
-                ledger.record(outcomes)
-                found = [v.render() for o in outcomes.values() for v in o.violations]
-                outcome.violations += len(found)
-                yield segment, found
+            yield from read_recording(path, classifier, split_idle)
         except RecordingError as exc:
             outcome.errors.append(str(exc))
 
 
 def verify(paths: Iterable[str | Path], contract: Contract, *, out: TextIO,
            base_url: str | None = None, api_key: str | None = None,
-           split_idle: float = DEFAULT_SPLIT_IDLE, report: Path | None = None) -> Outcome:
+           split_idle: float = DEFAULT_SPLIT_IDLE, report: Path | None = None,
+           jobs: int = 1) -> Outcome:
     ledger = Ledger()
     outcome = Outcome()
     classifier = Classifier(contract, base_url=base_url, api_key=api_key)
     for segment, found in judged_segments(paths, contract, classifier, ledger, outcome,
-                                          split_idle):
+                                          split_idle, jobs):
         if found:
             out.write(f"FAIL {segment.describe()}\n")
             for text in found:
@@ -140,6 +149,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a contract setting (the value is read as YAML)")
     parser.add_argument("--report", default=None, metavar="PATH",
                         help="write every rule's status as JSON")
+    parser.add_argument("--jobs", "-j", default="auto", metavar="N",
+                        help="worker processes judging segments (default: one per core "
+                             "for recordings over 8 MB, else none)")
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -155,7 +167,28 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"jobcontracts verify: {exc}", file=sys.stderr)
         return 2
     api_key = args.api_key or os.environ.get(contract.target.key_env) or None
-    outcome = verify(args.paths, contract, out=sys.stdout, base_url=args.base_url,
-                     api_key=api_key, split_idle=args.split_idle,
-                     report=Path(args.report) if args.report else None)
+    try:
+        jobs = _jobs(args.jobs, args.paths)
+    except ValueError:
+        parser.error(f"--jobs {args.jobs!r}: expected a number of workers or 'auto'")
+    try:
+        outcome = verify(args.paths, contract, out=sys.stdout, base_url=args.base_url,
+                         api_key=api_key, split_idle=args.split_idle,
+                         report=Path(args.report) if args.report else None, jobs=jobs)
+    except WorkerError as exc:
+        print(f"jobcontracts verify: {exc}; try --jobs 1", file=sys.stderr)
+        return 2
     return outcome.exit_code
+
+
+def _jobs(given: str, paths: Iterable[str]) -> int:
+    if given != "auto":
+        jobs = int(given)
+        if jobs < 1:
+            raise ValueError(given)
+        return jobs
+    try:
+        size = sum(p.stat().st_size for p in recording_files(paths))
+    except (RecordingError, OSError):
+        size = 0  # the error is reported where the files are read
+    return auto_jobs(size)
