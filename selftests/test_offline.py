@@ -116,6 +116,27 @@ def test_workers_judge_as_one_process_does(tmp_path, recordings):
         assert "3 file(s), 4 trace(s), 306 exchanges" in alone.stdout, alone.stdout
 
 
+def test_workers_parse_a_long_cassette_as_one_process_does(tmp_path):
+    """Interactions are parsed by the workers a batch at a time: a broken one
+    deep in a long cassette is reported at its line, after the traces before
+    it were judged, exactly as one process reports it."""
+    text = (FIXTURES / "cassettes" / "specstep" / "tests" / "specstep" / "test_generations"
+            / "test_full_generation.yaml").read_text()
+    head, rest = text.split("interactions:\n", 1)
+    items, tail = rest.split("\nversion:", 1)
+    copies = [items.replace("    trace: 1\n", f"    trace: {n}\n") for n in range(1, 6)]
+    long = head + "interactions:\n" + "".join(c + "\n" for c in copies) + "version:" + tail
+    at = [i for i in range(len(long)) if long.startswith("      code: 200\n", i)][450]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(long[:at] + "      code: [200\n" + long[at + 16:])
+    (tmp_path / "whole.yaml").write_text(long)
+    for path, status in ((tmp_path / "whole.yaml", 0), (broken, 2)):
+        alone, shared = verify(path, "--jobs", "1"), verify(path, "--jobs", "3")
+        assert shared.stdout == alone.stdout and shared.returncode == alone.returncode == status
+    assert f"ERROR {broken}:" in alone.stdout and "not YAML" in alone.stdout, alone.stdout
+    assert "4 trace(s), 492 exchanges" in alone.stdout, alone.stdout  # the 5th is cut short
+
+
 def test_a_live_run_recorded_verifies_offline_and_keeps_no_secret(tmp_path):
     record = tmp_path / "cassettes"
     junit = tmp_path / "junit.xml"

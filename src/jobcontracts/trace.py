@@ -19,8 +19,25 @@ from urllib.parse import urlsplit
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
+
+class _Marker:
+    """A value that is none of JSON's, compared by identity; it stays itself
+    when pickled (a worker process of `jobcontracts verify` hands exchanges back)."""
+
+    __slots__ = ("_name", "_shown")
+
+    def __init__(self, name: str, shown: str) -> None:
+        self._name, self._shown = name, shown
+
+    def __repr__(self) -> str:
+        return self._shown
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
 #: The value `Exchange.json` takes when a body is absent or is not JSON.
-NOT_JSON: Any = type("NotJson", (), {"__repr__": lambda self: "<not JSON>"})()
+NOT_JSON: Any = _Marker("NOT_JSON", "<not JSON>")
 
 #: How the request presented its credential, so that auth rules can be judged
 #: from a trace whose secrets were scrubbed.
@@ -245,7 +262,7 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 #: What `lookup` returns when a dotted path names nothing.
-ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
+ABSENT: Any = _Marker("ABSENT", "<absent>")
 
 
 @lru_cache(maxsize=4096)

@@ -27,7 +27,7 @@ import yaml
 from ..trace import Exchange, Trace, WsMessage
 from .recorded import Entry, RecordingError
 from .scrub import Scrubber
-from .yamlstream import stream_items
+from .yamlstream import RawItem, parse_item, stream_items
 
 FORMAT = "jobcontracts-cassette/1"
 
@@ -130,6 +130,18 @@ def read_cassette_entries(path: Path) -> Iterator[Entry]:
     for key, value in stream_items(path, "interactions"):
         if key == "interactions":
             yield to_entry(value, path)
+
+
+def cut_cassette_entries(path: Path) -> Iterator[Entry | RawItem]:
+    """`read_cassette_entries`, leaving most interactions as their text, for
+    `entries_of` to parse elsewhere (most of the cost of reading a cassette)."""
+    for key, value in stream_items(path, "interactions", defer=True):
+        if key == "interactions":
+            yield value if isinstance(value, RawItem) else to_entry(value, path)
+
+
+def entries_of(raws: Sequence[RawItem], path: Path) -> list[Entry]:
+    return [to_entry(parse_item(raw, path), path) for raw in raws]
 
 
 def to_entry(item: Any, path: Path) -> Entry:

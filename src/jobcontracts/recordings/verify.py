@@ -5,7 +5,9 @@ files as streams of segments (see `recorded.py`), judges each segment with
 every rule exactly as a live run judges its traces, prints each violation as
 it is found (rule id, why, the exchanges, where in which file), and ends with
 the rules' tally. Exit status: 0 clean, 1 on any violation, 2 when a file
-could not be read (the other files are still judged).
+could not be read (the other files are still judged). A long recording is
+read and judged by worker processes (`--jobs`, see `workers.py`), with the
+output of a sequential run.
 """
 
 from __future__ import annotations
@@ -24,27 +26,32 @@ from ..apis import CONTRACT_FILES
 from ..contract import Contract
 from ..loader import ContractError, find_contract, load_contract
 from ..report import Ledger
-from .cassette import read_cassette_entries
+from .cassette import cut_cassette_entries, read_cassette_entries
 from .har import read_har_entries
 from .recorded import (
     DEFAULT_SPLIT_IDLE,
     Classifier,
+    Entry,
     RecordingError,
     Segment,
     recording_files,
     segments,
 )
-from .workers import WorkerError, auto_jobs, judged
+from .workers import Pool, WorkerError, auto_jobs, entries, judged, open_pool
 
 
-def read_recording(path: Path, classifier: Classifier,
-                   split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
-    """The segments of one cassette or HAR file, read as a stream."""
+def read_recording(path: Path, classifier: Classifier, split_idle: float = DEFAULT_SPLIT_IDLE,
+                   pool: Pool | None = None) -> Iterator[Segment]:
+    """The segments of one cassette or HAR file, read as a stream (a
+    cassette's interactions parsed by `pool`'s workers, if given)."""
+    found: Iterable[Entry]
     if path.suffix.lower() in (".har", ".json"):
-        entries = read_har_entries(path)
+        found = read_har_entries(path)
+    elif pool is not None:
+        found = entries(cut_cassette_entries(path), path, pool)
     else:
-        entries = read_cassette_entries(path)
-    yield from segments(entries, str(path), classifier, split_idle)
+        found = read_cassette_entries(path)
+    yield from segments(found, str(path), classifier, split_idle)
 
 
 @dataclass
@@ -82,24 +89,25 @@ def judged_segments(paths: Iterable[str | Path], contract: Contract, classifier:
     except RecordingError as exc:
         outcome.errors.append(str(exc))
         return
-    for segment, outcomes in judged(_read(files, classifier, outcome, split_idle),
-                                    contract, jobs):
-        outcome.segments += 1
-        outcome.exchanges += len(segment.trace)
-        ledger.record(outcomes)
-        found = [v.render() for o in outcomes.values() for v in o.violations]
-        outcome.violations += len(found)
-        yield segment, found
+    with open_pool(contract, jobs) as pool:
+        read = _read(files, classifier, outcome, split_idle, pool)
+        for segment, outcomes in judged(read, contract, pool):
+            outcome.segments += 1
+            outcome.exchanges += len(segment.trace)
+            ledger.record(outcomes)
+            found = [v.render() for o in outcomes.values() for v in o.violations]
+            outcome.violations += len(found)
+            yield segment, found
 
 
-def _read(files: list[Path], classifier: Classifier, outcome: Outcome,
-          split_idle: float) -> Iterator[Segment]:
+def _read(files: list[Path], classifier: Classifier, outcome: Outcome, split_idle: float,
+          pool: Pool | None) -> Iterator[Segment]:
     """Every file's segments in turn; a file that cannot be read (or stops
     making sense) is an error, and the next file is read all the same."""
     for path in files:
         outcome.files += 1
         try:
-            yield from read_recording(path, classifier, split_idle)
+            yield from read_recording(path, classifier, split_idle, pool)
         except RecordingError as exc:
             outcome.errors.append(str(exc))
 

@@ -1,15 +1,19 @@
-"""Judge a recording's segments in worker processes, in the order they were read.
+"""Read and judge a long recording in worker processes, in the order it was read.
 
-Segments are independent traces, so a long recording is judged by a pool of
-forked workers while this process goes on reading: each worker judges one
-segment at a time with `judge_trace`, the very judgement of a sequential
-run, and hands back every rule's tally (what each check reached and covered,
-and the violations). Results come back in reading order, so the ledger, the
-printed failures and the exit status are those of a sequential run. At most
-twice `jobs` segments are in flight, so memory stays flat in the file's length.
+Segments are independent traces, so a long recording is judged by forked
+workers while this process goes on reading: each worker judges one segment
+at a time with `judge_trace`, the very judgement of a sequential run, and
+hands back every rule's tally (what each check reached and covered, and the
+violations). The workers also parse a cassette's interactions, in batches of
+their text as this process cuts it (parsing is most of a cassette's reading
+cost); this process keeps what depends on the order of the traffic: cutting
+segments, telling the API's exchanges from the rest.
 
-Workers are forked (they start with the contract already loaded); where the
-platform cannot fork, or with one job, segments are judged here.
+Results are taken in reading order, so the ledger, the printed failures and
+the exit status are those of a sequential run, and an error in a file comes
+out after everything read before it. A bounded number of tasks is in flight,
+so memory stays flat in the file's length. Workers are forked (they start
+with the contract loaded); where the platform cannot fork, nothing is.
 """
 
 from __future__ import annotations
@@ -21,24 +25,31 @@ import os
 import pickle
 import queue
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from ..contract import Contract, Rule
 from ..oracles import judge_trace
 from ..oracles.judge import RuleOutcome
 from ..trace import Trace
-from .recorded import Segment
+from .cassette import entries_of
+from .recorded import Entry, RecordingError, Segment
+from .yamlstream import RawItem
 
 #: Below this many bytes of recordings, forking workers costs more than it saves.
 PARALLEL_FROM_BYTES = 8 << 20
+#: Tasks in flight per worker and per kind: one being done, one in its pipe.
+_DEPTH = 2
+#: Interactions parsed per task (a task's overhead is paid once per batch).
+_BATCH = 200
 
 Tally = dict[str, tuple[list[int], list[Any], list[Any]]]
 
 
 class WorkerError(RuntimeError):
-    """A worker died (killed for memory, say) or could not judge a segment."""
+    """A worker died (killed for memory, say) or failed beyond a rule's verdict."""
 
 
 def can_fork() -> bool:
@@ -54,97 +65,169 @@ def auto_jobs(total_bytes: int) -> int:
 
 
 def judged(segments: Iterable[Segment], contract: Contract,
-           jobs: int = 1) -> Iterator[tuple[Segment, dict[str, RuleOutcome]]]:
-    """Each segment with its outcomes, in order; judged by `jobs` workers.
-
-    An exception raised by `segments` (a file that stops making sense) comes
-    out after the segments read before it have been judged and yielded."""
-    if jobs <= 1 or not can_fork():
+           pool: Pool | None) -> Iterator[tuple[Segment, dict[str, RuleOutcome]]]:
+    """Each segment with its outcomes, in order (judged by `pool`'s workers,
+    or here). An exception raised by `segments` comes out after the segments
+    read before it have been judged and yielded."""
+    if pool is None:
         for segment in segments:
             yield segment, judge_trace(contract, segment.trace)
         return
     rules = {rule.id: rule for rule in contract.rules}
-    with _Pool(contract, jobs) as pool:
-        pending: deque[Segment] = deque()
-        failure: Exception | None = None
-        reading = iter(segments)
-        while True:
-            try:
-                segment = next(reading)
-            except StopIteration:
-                break
-            except Exception as exc:  # re-raised once what was read before it is judged
-                failure = exc
-                break
-            pool.send(segment.trace)
-            pending.append(segment)
-            if len(pending) >= _DEPTH * jobs:
-                yield _outcomes(rules, pending.popleft(), pool.next_result())
-        while pending:
-            yield _outcomes(rules, pending.popleft(), pool.next_result())
-        if failure is not None:
-            raise failure
+    pending: deque[tuple[Segment, int]] = deque()
+    reading = _Reading(segments)
+    for segment in reading:
+        pending.append((segment, pool.send("judge", len(segment.trace), segment.trace)))
+        while len(pending) > _DEPTH * pool.jobs:
+            yield _outcomes(rules, *pending.popleft(), pool)
+    while pending:
+        yield _outcomes(rules, *pending.popleft(), pool)
+    reading.reraise()
 
 
-#: Segments in flight per worker: one being judged, one waiting in its pipe.
-_DEPTH = 2
+def entries(items: Iterable[Entry | RawItem], path: Path, pool: Pool) -> Iterator[Entry]:
+    """Entries in order, the raw interactions among `items` parsed by the
+    workers `_BATCH` at a time."""
+    pending: deque[list[Entry] | int] = deque()
+    batch: list[RawItem] = []
+    reading = _Reading(items)
+    for item in reading:
+        if isinstance(item, RawItem):
+            batch.append(item)
+            if len(batch) < _BATCH:
+                continue
+            pending.append(pool.send("parse", len(batch), batch, path))
+            batch = []
+        else:
+            if batch:
+                pending.append(pool.send("parse", len(batch), batch, path))
+                batch = []
+            pending.append([item])
+        while len(pending) > _DEPTH * pool.jobs:
+            yield from _entries(pending.popleft(), pool)
+    if batch:
+        pending.append(pool.send("parse", len(batch), batch, path))
+    while pending:
+        yield from _entries(pending.popleft(), pool)
+    reading.reraise()
 
 
-class _Pool:
-    """Forked workers, each fed through its own pipe; results come
-    back through one queue (each worker's feeder thread writes them, so a
-    worker never blocks on a long answer while this process blocks on it)."""
+class _Reading:
+    """What was read, stopping at an exception, which `reraise` raises once
+    the caller has done with what was read before it."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._items = items
+        self.failure: Exception | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self._items
+        except Exception as exc:  # raised by reraise, in its turn
+            self.failure = exc
+
+    def reraise(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+
+def _entries(found: list[Entry] | int, pool: Pool) -> Iterator[Entry]:
+    """What was read here, or what a worker parsed (up to the interaction that
+    could not be read, which raises after them, as a sequential read would)."""
+    if isinstance(found, list):
+        yield from found
+        return
+    parsed, failure = pool.result(found)
+    yield from parsed
+    if failure is not None:
+        raise failure
+
+
+def _outcomes(rules: dict[str, Rule], segment: Segment, index: int,
+              pool: Pool) -> tuple[Segment, dict[str, RuleOutcome]]:
+    tally: Tally = pool.result(index)
+    return segment, {rule_id: RuleOutcome(rules[rule_id], checks_reached=reached,
+                                          violations=violations, checks_parts=parts)
+                     for rule_id, (reached, parts, violations) in tally.items()}
+
+
+def _judge(contract: Contract, trace: Trace) -> Tally:
+    return {rule_id: (o.checks_reached, o.checks_parts, o.violations)
+            for rule_id, o in judge_trace(contract, trace).items()}
+
+
+def _parse(contract: Contract, batch: list[RawItem],
+           path: Path) -> tuple[list[Entry], RecordingError | None]:
+    """The batch's entries, up to the first that cannot be read, and why."""
+    found: list[Entry] = []
+    for raw in batch:
+        try:
+            found += entries_of([raw], path)
+        except RecordingError as exc:
+            return found, exc
+    return found, None
+
+
+_TASKS: dict[str, Callable[..., Any]] = {"judge": _judge, "parse": _parse}
+
+
+class Pool:
+    """Forked workers, each fed through its own pipe; results come back
+    through one queue (each worker's feeder thread writes them, so a worker
+    never blocks on a long answer while this process blocks feeding it)."""
 
     def __init__(self, contract: Contract, jobs: int) -> None:
         context = multiprocessing.get_context("fork")
-        self._results: multiprocessing.queues.Queue[tuple[int, Tally | str]] = context.Queue()
-        self._pipes = []
-        self._workers = []
+        self.jobs = jobs
+        self._results: multiprocessing.queues.Queue[bytes] = context.Queue()
+        self._pipes: list[Connection] = []
+        self._workers: list[Any] = []
         for _ in range(jobs):
             receiver, sender = context.Pipe(duplex=False)
             worker = context.Process(target=_work, args=(contract, receiver, self._results),
-                                     daemon=True, name="jobcontracts-judge")
+                                     daemon=True, name="jobcontracts-verify")
             worker.start()
             receiver.close()
             self._pipes.append(sender)
             self._workers.append(worker)
         self._sent = 0
-        self._next = 0
-        self._early: dict[int, Tally | str] = {}
+        self._done: dict[int, tuple[bool, Any]] = {}
         self._load = [0] * jobs
         self._given: dict[int, tuple[int, int]] = {}
 
-    def send(self, trace: Trace) -> None:
-        """To the worker with the fewest exchanges in hand (segments' lengths
-        vary, often in a pattern that would load one worker of a rotation)."""
-        worker = min(range(len(self._pipes)), key=self._load.__getitem__)
+    def send(self, kind: str, size: int, *args: Any) -> int:
+        """Queue a task with the worker with the least in hand (tasks' sizes
+        vary, often in a pattern that would load one worker of a rotation);
+        its index, for `result`."""
+        worker = min(range(self.jobs), key=self._load.__getitem__)
+        index = self._sent
         self._pipes[worker].send_bytes(
-            pickle.dumps((self._sent, trace), protocol=pickle.HIGHEST_PROTOCOL))
-        self._given[self._sent] = (worker, len(trace))
-        self._load[worker] += len(trace)
+            pickle.dumps((index, kind, args), protocol=pickle.HIGHEST_PROTOCOL))
+        self._given[index] = (worker, size)
+        self._load[worker] += size
         self._sent += 1
+        return index
 
-    def next_result(self) -> Tally:
-        """The tally of the oldest segment not yet returned."""
-        while self._next not in self._early:
+    def result(self, index: int) -> Any:
+        """Task `index`'s result; what it raised is raised here."""
+        while index not in self._done:
             try:
-                index, tally = self._results.get(timeout=1.0)
+                done, ok, value = pickle.loads(self._results.get(timeout=1.0))
             except queue.Empty:
                 dead = [w for w in self._workers if not w.is_alive()]
                 if dead:
-                    raise WorkerError(f"a judging worker died (exit code {dead[0].exitcode})") \
+                    raise WorkerError(f"a worker died (exit code {dead[0].exitcode})") \
                         from None
                 continue
-            self._early[index] = tally
-            worker, size = self._given.pop(index)
+            self._done[done] = (ok, value)
+            worker, size = self._given.pop(done)
             self._load[worker] -= size
-        found = self._early.pop(self._next)
-        self._next += 1
-        if isinstance(found, str):
-            raise WorkerError(f"a judging worker failed: {found}")
-        return found
+        ok, value = self._done.pop(index)
+        if not ok:
+            raise value
+        return value
 
-    def __enter__(self) -> _Pool:
+    def __enter__(self) -> Pool:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -160,8 +243,15 @@ class _Pool:
         self._results.close()
 
 
+def open_pool(contract: Contract, jobs: int) -> contextlib.AbstractContextManager[Pool | None]:
+    """A pool of `jobs` workers, or None (work is done here) for one job."""
+    if jobs <= 1 or not can_fork():
+        return contextlib.nullcontext()
+    return Pool(contract, jobs)
+
+
 def _work(contract: Contract, tasks: Connection,
-          results: multiprocessing.queues.Queue[tuple[int, Tally | str]]) -> None:
+          results: multiprocessing.queues.Queue[bytes]) -> None:
     while True:
         try:
             task = tasks.recv_bytes()
@@ -169,18 +259,14 @@ def _work(contract: Contract, tasks: Connection,
             return
         if not task:
             return
-        index, trace = pickle.loads(task)
+        index, kind, args = pickle.loads(task)
         try:
-            tally: Tally | str = {
-                rule_id: (o.checks_reached, o.checks_parts, o.violations)
-                for rule_id, o in judge_trace(contract, trace).items()}
-        except Exception as exc:  # judge_trace reports an oracle's own errors; this is worse
-            tally = f"{type(exc).__name__}: {exc}"
-        results.put((index, tally))
-
-
-def _outcomes(rules: dict[str, Rule], segment: Segment,
-              tally: Tally) -> tuple[Segment, dict[str, RuleOutcome]]:
-    return segment, {rule_id: RuleOutcome(rules[rule_id], checks_reached=reached,
-                                          violations=violations, checks_parts=parts)
-                     for rule_id, (reached, parts, violations) in tally.items()}
+            answer = pickle.dumps((index, True, _TASKS[kind](contract, *args)),
+                                  protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a RecordingError, say: raised where the result is taken
+            try:
+                answer = pickle.dumps((index, False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an exception that cannot travel
+                answer = pickle.dumps((index, False, WorkerError(
+                    f"{kind} failed: {type(exc).__name__}: {exc}")))
+        results.put(answer)

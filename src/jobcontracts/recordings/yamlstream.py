@@ -23,6 +23,7 @@ import io
 import operator
 import re
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,11 +43,30 @@ class _NotBlockStyle(Exception):
     """The file is not laid out as the fast path expects: use the event stream."""
 
 
-def stream_items(path: Path, list_key: str) -> Iterator[tuple[str, Any]]:
-    """Items carry their first line as `_line` (for error messages)."""
+@dataclass(frozen=True)
+class RawItem:
+    """A list item's text, cut but not yet parsed (`parse_item` parses it,
+    in whichever process has the time)."""
+
+    text: str
+    line: int
+    list_key: str
+
+
+def parse_item(raw: RawItem, path: Path) -> Any:
+    try:
+        return _item(raw.text, path, raw.line)
+    except _NotBlockStyle:
+        raise RecordingError(f"{path}: the '{raw.list_key}' list changes layout midway; "
+                             "not a cassette this reader can stream") from None
+
+
+def stream_items(path: Path, list_key: str, defer: bool = False) -> Iterator[tuple[str, Any]]:
+    """Items carry their first line as `_line` (for error messages). With
+    `defer`, block-style items after the first come as `RawItem`s."""
     yielded = False
     try:
-        for value in _block_items(path, list_key):
+        for value in _block_items(path, list_key, defer):
             yielded = True
             yield value
         return
@@ -81,7 +101,7 @@ def _parse(text: str, path: Path, line: int) -> Any:
                              f"{getattr(exc, 'problem', None) or exc}") from None
 
 
-def _block_items(path: Path, list_key: str) -> Iterator[tuple[str, Any]]:
+def _block_items(path: Path, list_key: str, defer: bool) -> Iterator[tuple[str, Any]]:
     rest: list[str] = []
     seen = False
     with _open(path) as handle:
@@ -101,7 +121,7 @@ def _block_items(path: Path, list_key: str) -> Iterator[tuple[str, Any]]:
                     raise _NotBlockStyle
                 seen = True
                 tail: list[str] = []
-                number = yield from _list_items(handle, number, path, list_key, tail)
+                number = yield from _list_items(handle, number, path, list_key, tail, defer)
                 pending = iter(io.StringIO("".join(tail)))
         except UnicodeDecodeError as exc:
             raise RecordingError(f"{path}: not UTF-8 text ({exc.reason})") from None
@@ -111,6 +131,8 @@ def _block_items(path: Path, list_key: str) -> Iterator[tuple[str, Any]]:
         top = _parse("".join(rest), path, 1)
         if not isinstance(top, dict):
             raise RecordingError(f"{path}:1: a cassette is a mapping with '{list_key}'")
+        if list_key in top:
+            raise _NotBlockStyle  # a flow mapping: the event stream reads it
         raise RecordingError(f"{path}: no '{list_key}' list: not a VCR cassette")
     top = _parse("".join(rest), path, 1) if "".join(rest).strip() else {}
     if not isinstance(top, dict):
@@ -118,8 +140,8 @@ def _block_items(path: Path, list_key: str) -> Iterator[tuple[str, Any]]:
     yield from ((str(k), v) for k, v in top.items())
 
 
-def _list_items(handle: IO[str], number: int, path: Path, list_key: str,
-                tail: list[str]) -> Generator[tuple[str, Any], None, int]:
+def _list_items(handle: IO[str], number: int, path: Path, list_key: str, tail: list[str],
+                defer: bool) -> Generator[tuple[str, Any], None, int]:
     """The items of the list whose key is on line `number`, cut from blocks of
     text at each line that starts with the first item's `- ` (or ends the
     list: one at column 0). Puts the text after the list in `tail`; returns
@@ -136,6 +158,7 @@ def _list_items(handle: IO[str], number: int, path: Path, list_key: str,
     prefix = first[: indent + 2]
     boundary = re.compile(r"\n(?=[^ \n#]" + (f"|{re.escape(prefix)})" if indent else ")"))
     buf, start, scan, line, eof = first, 0, 1, number + 1, False
+    first_line = line
     while True:
         found = boundary.search(buf, scan)
         if found is None or (not eof and len(buf) - found.end() <= len(prefix)):
@@ -149,7 +172,10 @@ def _list_items(handle: IO[str], number: int, path: Path, list_key: str,
             continue
         cut = found.end()
         text = buf[start:cut]
-        yield list_key, _item(text, path, line)
+        # The first item is parsed here: a layout the fast path does not
+        # know falls back to the event stream before anything was yielded.
+        yield list_key, (RawItem(text, line, list_key) if defer and line > first_line
+                         else _item(text, path, line))
         line += text.count("\n")
         start, scan = cut, cut + 1
         if not buf.startswith(prefix, cut):
