@@ -14,7 +14,7 @@ from vcr.serializers import yamlserializer
 from jobcontracts.loader import load_contract
 from jobcontracts.recordings.cassette import (
     cut_cassette_entries,
-    entries_of,
+    entry_of,
     read_cassette_entries,
     write_cassette,
 )
@@ -101,7 +101,7 @@ def test_a_cassette_cut_for_workers_reads_back_the_same_entries(tmp_path, flow):
         path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text()), default_flow_style=True))
     cut = list(cut_cassette_entries(path))
     assert sum(isinstance(item, RawItem) for item in cut) == (0 if flow else 4)
-    parsed = [item if isinstance(item, Entry) else entries_of([item], path)[0] for item in cut]
+    parsed = [item if isinstance(item, Entry) else entry_of(item, path) for item in cut]
     assert parsed == list(read_cassette_entries(path))
 
 

@@ -134,14 +134,14 @@ def read_cassette_entries(path: Path) -> Iterator[Entry]:
 
 def cut_cassette_entries(path: Path) -> Iterator[Entry | RawItem]:
     """`read_cassette_entries`, leaving most interactions as their text, for
-    `entries_of` to parse elsewhere (most of the cost of reading a cassette)."""
+    `entry_of` to parse elsewhere (most of the cost of reading a cassette)."""
     for key, value in stream_items(path, "interactions", defer=True):
         if key == "interactions":
             yield value if isinstance(value, RawItem) else to_entry(value, path)
 
 
-def entries_of(raws: Sequence[RawItem], path: Path) -> list[Entry]:
-    return [to_entry(parse_item(raw, path), path) for raw in raws]
+def entry_of(raw: RawItem, path: Path) -> Entry:
+    return to_entry(parse_item(raw, path), path)
 
 
 def to_entry(item: Any, path: Path) -> Entry:

@@ -34,7 +34,7 @@ from ..contract import Contract, Rule
 from ..oracles import judge_trace
 from ..oracles.judge import RuleOutcome
 from ..trace import Trace
-from .cassette import entries_of
+from .cassette import entry_of
 from .recorded import Entry, RecordingError, Segment
 from .yamlstream import RawItem
 
@@ -162,7 +162,7 @@ def _parse(contract: Contract, batch: list[RawItem],
     found: list[Entry] = []
     for raw in batch:
         try:
-            found += entries_of([raw], path)
+            found.append(entry_of(raw, path))
         except RecordingError as exc:
             return found, exc
     return found, None
