@@ -24,6 +24,7 @@ import multiprocessing.queues
 import os
 import pickle
 import queue
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
@@ -201,8 +202,13 @@ class Pool:
         its index, for `result`."""
         worker = min(range(self.jobs), key=self._load.__getitem__)
         index = self._sent
-        self._pipes[worker].send_bytes(
-            pickle.dumps((index, kind, args), protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            self._pipes[worker].send_bytes(
+                pickle.dumps((index, kind, args), protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # its end of the pipe is gone
+            self._workers[worker].join(timeout=1)
+            raise WorkerError(f"a worker died (exit code {self._workers[worker].exitcode})") \
+                from None
         self._given[index] = (worker, size)
         self._load[worker] += size
         self._sent += 1
@@ -230,16 +236,20 @@ class Pool:
     def __enter__(self) -> Pool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, failed: type[BaseException] | None, *exc: object) -> None:
+        """Workers end when their pipe does; on an error (or Ctrl-C) at once,
+        with whatever they had in hand."""
         for pipe in self._pipes:
-            with contextlib.suppress(OSError):
-                pipe.send_bytes(b"")
+            if failed is None:
+                with contextlib.suppress(OSError):
+                    pipe.send_bytes(b"")
             pipe.close()
         for worker in self._workers:
-            worker.join(timeout=5)
+            if failed is None:
+                worker.join(timeout=5)
             if worker.is_alive():
                 worker.kill()
-                worker.join()
+            worker.join()
         self._results.close()
 
 
@@ -252,6 +262,7 @@ def open_pool(contract: Contract, jobs: int) -> contextlib.AbstractContextManage
 
 def _work(contract: Contract, tasks: Connection,
           results: multiprocessing.queues.Queue[bytes]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the reader, which stops us
     while True:
         try:
             task = tasks.recv_bytes()
