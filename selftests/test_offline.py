@@ -95,19 +95,25 @@ def test_an_unreadable_file_is_reported_and_the_others_still_judged(tmp_path):
     assert violated(done.stdout) == {"SS-RATE-1"}
 
 
-@pytest.mark.parametrize("recordings", [
-    ["cassettes"], ["har/specstep-session.har"],
-    [f"tampered/{p.name}" for p in sorted((FIXTURES / "tampered").glob("SS-*.yaml"))],
-    ["har/specstep-session.har", "cut.har", "tampered/SS-PROJ-3.progress-regresses.yaml"],
-], ids=["cassettes", "har", "tampered", "cut-short"])
-def test_workers_judge_as_one_process_does(tmp_path, recordings):
+@pytest.mark.parametrize(("recordings", "contract"), [
+    (["cassettes"], "specstep"), (["har/specstep-session.har"], "specstep"),
+    ([f"tampered/{p.name}" for p in sorted((FIXTURES / "tampered").glob("SS-*.yaml"))],
+     "specstep"),
+    (["har/specstep-session.har", "cut.har", "tampered/SS-PROJ-3.progress-regresses.yaml"],
+     "specstep"),
+    (["jobs", "har/jobs-events.har", *[f"tampered/{p.name}" for p in
+                                       sorted((FIXTURES / "tampered").glob("JOB-*.yaml"))]],
+     "jobs"),
+], ids=["cassettes", "har", "tampered", "cut-short", "jobs-websockets"])
+def test_workers_judge_as_one_process_does(tmp_path, recordings, contract):
     """`--jobs 3` forks workers that judge segments while the file is read: the
     failures, the tally and the exit status are a sequential run's, in its
     order, also when a file stops making sense after some of its segments."""
     whole = (FIXTURES / "har" / "specstep-session.har").read_text()
     (tmp_path / "cut.har").write_text(whole[: int(len(whole) * 0.8)])
     paths = [FIXTURES / r if r != "cut.har" else tmp_path / r for r in recordings]
-    alone, shared = verify(*paths, "--jobs", "1"), verify(*paths, "--jobs", "3")
+    alone = verify(*paths, "--jobs", "1", contract=contract)
+    shared = verify(*paths, "--jobs", "3", contract=contract)
     assert shared.stdout == alone.stdout
     assert shared.returncode == alone.returncode, shared.stderr
     if "cut.har" in recordings:
