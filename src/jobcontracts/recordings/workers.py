@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..contract import Contract, Rule
 from ..oracles import judge_trace
@@ -47,6 +47,9 @@ _DEPTH = 2
 _BATCH = 200
 
 Tally = dict[str, tuple[list[int], list[Any], list[Any]]]
+Item = TypeVar("Item")
+Sent = TypeVar("Sent")
+Out = TypeVar("Out")
 
 
 class WorkerError(RuntimeError):
@@ -61,8 +64,9 @@ def auto_jobs(total_bytes: int) -> int:
     """The default: every core for a long recording, none spare for a short one."""
     if total_bytes < PARALLEL_FROM_BYTES or not can_fork():
         return 1
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def judged(segments: Iterable[Segment], contract: Contract,
@@ -75,68 +79,75 @@ def judged(segments: Iterable[Segment], contract: Contract,
             yield segment, judge_trace(contract, segment.trace)
         return
     rules = {rule.id: rule for rule in contract.rules}
-    pending: deque[tuple[Segment, int]] = deque()
-    reading = _Reading(segments)
-    for segment in reading:
-        pending.append((segment, pool.send("judge", len(segment.trace), segment.trace)))
-        while len(pending) > _DEPTH * pool.jobs:
-            yield _outcomes(rules, *pending.popleft(), pool)
-    while pending:
-        yield _outcomes(rules, *pending.popleft(), pool)
-    reading.reraise()
+    yield from _pipelined(
+        segments, pool,
+        lambda segment: (segment, pool.send("judge", len(segment.trace), segment.trace)),
+        lambda sent: iter([_outcomes(rules, *sent, pool)]))
 
 
 def entries(items: Iterable[Entry | RawItem], path: Path, pool: Pool) -> Iterator[Entry]:
     """Entries in order, the raw interactions among `items` parsed by the
     workers `_BATCH` at a time."""
-    pending: deque[list[Entry] | int] = deque()
-    batch: list[RawItem] = []
-    reading = _Reading(items)
-    for item in reading:
-        if isinstance(item, RawItem):
-            batch.append(item)
-            if len(batch) < _BATCH:
-                continue
-            pending.append(pool.send("parse", len(batch), batch, path))
-            batch = []
-        else:
-            if batch:
-                pending.append(pool.send("parse", len(batch), batch, path))
-                batch = []
-            pending.append([item])
-        while len(pending) > _DEPTH * pool.jobs:
-            yield from _entries(pending.popleft(), pool)
-    if batch:
-        pending.append(pool.send("parse", len(batch), batch, path))
-    while pending:
-        yield from _entries(pending.popleft(), pool)
-    reading.reraise()
+    def send(batch: Entry | list[RawItem]) -> Entry | int:
+        return batch if isinstance(batch, Entry) else pool.send("parse", len(batch), batch, path)
+
+    return _pipelined(_batches(items), pool, send, lambda sent: _entries(sent, pool))
 
 
-class _Reading:
-    """What was read, stopping at an exception, which `reraise` raises once
-    the caller has done with what was read before it."""
-
-    def __init__(self, items: Iterable[Any]) -> None:
-        self._items = items
-        self.failure: Exception | None = None
-
-    def __iter__(self) -> Iterator[Any]:
+def _pipelined(items: Iterable[Item], pool: Pool, send: Callable[[Item], Sent],
+               take: Callable[[Sent], Iterator[Out]]) -> Iterator[Out]:
+    """`take(send(item))` for each item in order, with a few items sent ahead
+    so that the workers are never idle; an exception raised by `items` comes
+    out once everything read before it is taken."""
+    pending: deque[Sent] = deque()
+    failure: Exception | None = None
+    reading = iter(items)
+    while True:
         try:
-            yield from self._items
-        except Exception as exc:  # raised by reraise, in its turn
-            self.failure = exc
+            item = next(reading)
+        except StopIteration:
+            break
+        except Exception as exc:  # raised in its turn, below
+            failure = exc
+            break
+        pending.append(send(item))
+        while len(pending) > _DEPTH * pool.jobs:
+            yield from take(pending.popleft())
+    while pending:
+        yield from take(pending.popleft())
+    if failure is not None:
+        raise failure
 
-    def reraise(self) -> None:
-        if self.failure is not None:
-            raise self.failure
+
+def _batches(items: Iterable[Entry | RawItem]) -> Iterator[Entry | list[RawItem]]:
+    """Runs of up to `_BATCH` raw interactions, and the entries read here (the
+    first), in order; the run before an exception is yielded before it."""
+    batch: list[RawItem] = []
+    try:
+        for item in items:
+            if isinstance(item, RawItem):
+                batch.append(item)
+                if len(batch) == _BATCH:
+                    yield batch
+                    batch = []
+                continue
+            if batch:
+                yield batch
+                batch = []
+            yield item
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
 
 
-def _entries(found: list[Entry] | int, pool: Pool) -> Iterator[Entry]:
+def _entries(found: Entry | int, pool: Pool) -> Iterator[Entry]:
     """What was read here, or what a worker parsed (up to the interaction that
     could not be read, which raises after them, as a sequential read would)."""
-    if isinstance(found, list):
-        yield from found
+    if isinstance(found, Entry):
+        yield found
         return
     parsed, failure = pool.result(found)
     yield from parsed
