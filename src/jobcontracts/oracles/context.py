@@ -124,14 +124,14 @@ class Context:
         """Exchanges sent to `endpoint` (or every API exchange for `*`), with path params."""
         found = self._requests.get(endpoint)
         if found is None:
-            if self._by_method is None:
-                self._by_method = defaultdict(list)
-                for ex in self.trace:
-                    if ex.origin == "api":
-                        self._by_method[ex.method].append(ex)
             if endpoint == "*":
                 found = [(ex, {}) for ex in self.trace if ex.origin == "api"]
             else:
+                if self._by_method is None:
+                    self._by_method = defaultdict(list)
+                    for ex in self.trace:
+                        if ex.origin == "api":
+                            self._by_method[ex.method].append(ex)
                 spec = self.contract.endpoints[endpoint]
                 match = spec.template.match
                 found = [(ex, params) for ex in self._by_method.get(spec.method, ())
