@@ -357,6 +357,16 @@ def test_an_upload_without_the_file_part_gets_400() -> None:
            says="no part named 'file': expected 400, got 201")
 
 
+def test_an_upload_with_no_body_at_all_gets_400() -> None:
+    """No body has no file part either (schemathesis's coverage phase sends one)."""
+    t = JobsTraffic()
+    t("POST", "/v1/files", 400, ERROR)
+    ok(check("JOB-FILE-1", "upload_echo", t), reached=1)
+    t("POST", "/v1/files", 201, file_body())
+    broken(check("JOB-FILE-1", "upload_echo", t), 2,
+           says="no part named 'file': expected 400, got 201")
+
+
 def test_upload_garbage() -> None:
     t = JobsTraffic()
     t.upload(201, None, files={"file": ("a.txt", b"hello", "text/plain")})
