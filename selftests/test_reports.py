@@ -15,6 +15,9 @@ import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
 
+import pytest
+import yaml
+
 from jobcontracts.evidence import Evidence, TestVerdicts
 from jobcontracts.html_report import render
 from jobcontracts.oracles.judge import RuleOutcome
@@ -192,3 +195,32 @@ def test_a_failing_example_is_printed_with_its_values(tmp_path: Path) -> None:
     assert example is not None, run.output[-3000:]
     assert re.search(r"key='[^']+'", example.group(1)), example.group(1)
     assert re.search(r"message='[^']+'", example.group(1)), example.group(1)
+
+
+def _drawn_messages(tmp_path: Path, seed: int, name: str) -> list[str]:
+    """The turn messages a property test drew, under a CI's environment (what
+    else it sent also follows the simulator, which the seed seeds too)."""
+    recorded = tmp_path / name
+    run = run_suite(tmp_path / name, "--api", "specstep", "-k", "retries_replay",
+                    f"--hypothesis-seed={seed}", "--record", str(recorded), env={"CI": "true"})
+    assert run.returncode == 0, run.output[-3000:]
+    bodies = [interaction["request"]["body"]
+              for cassette in sorted(recorded.rglob("test_retries_replay*.yaml"))
+              for interaction in yaml.safe_load(cassette.read_text())["interactions"]]
+    return sorted({json.loads(body)["message"] for body in bodies
+                   if isinstance(body, str) and body.startswith('{"message"')})
+
+
+def test_the_seed_fixes_the_examples_under_ci_too(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """hypothesis derandomizes under `CI` (its `ci` profile, chosen when it is
+    imported), which would make every seed draw the same examples and the seed
+    a report prints reproduce nothing outside CI: the suite's profiles keep the
+    seed in charge. Cold runs: a zygote imported hypothesis in its own env."""
+    monkeypatch.setenv("JOBCONTRACTS_COLD_RUNS", "1")
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+    first, again, other = (_drawn_messages(tmp_path, 7, "a"), _drawn_messages(tmp_path, 7, "b"),
+                           _drawn_messages(tmp_path, 8, "c"))
+    assert len(first) > 10 and first == again
+    assert first != other

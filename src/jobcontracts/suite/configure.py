@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import os
 import random
+import shutil
 import tempfile
 import tomllib
 from pathlib import Path
@@ -55,8 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[SEED_ENV] = str(seed)
     config.option.hypothesis_seed = str(seed)
     _force_hypothesis_seed(str(seed))
+    # derandomize=False: under `CI` hypothesis's default profile derandomizes,
+    # and every seed would draw the same examples, the printed one included.
     settings.register_profile(
-        "jobcontracts", database=None, deadline=None, max_examples=25, print_blob=True,
+        "jobcontracts", database=None, deadline=None, derandomize=False, max_examples=25,
+        print_blob=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     # Live: few examples and no shrinking. A failure is reported as found, with
     # its seed; shrinking it would spend thousands of requests on a live server.
@@ -83,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CONTRACTS] = {}
     reporting.install(config)
     if BUDGET_DIR_ENV not in os.environ:
-        os.environ[BUDGET_DIR_ENV] = tempfile.mkdtemp(prefix="jobcontracts-budget-")
+        _share_budgets(config)
     live = any(os.environ.get(contract_for(config, api).target.url_env) for api in API_NAMES)
     if live and not config.getoption("hypothesis_profile", None):
         settings.load_profile("jobcontracts-live")
@@ -121,6 +125,20 @@ def _collect_the_suite_without_config(config: pytest.Config) -> None:
     found = [str(here / p) for p in testpaths if (here / p).exists()]
     if found:
         config.args[:] = found
+
+
+def _share_budgets(config: pytest.Config) -> None:
+    """A directory for the budgets this run's processes (xdist workers) share,
+    removed when the run that made it ends."""
+    shared = tempfile.mkdtemp(prefix="jobcontracts-budget-")
+    os.environ[BUDGET_DIR_ENV] = shared
+
+    def remove() -> None:
+        shutil.rmtree(shared, ignore_errors=True)
+        if os.environ.get(BUDGET_DIR_ENV) == shared:
+            del os.environ[BUDGET_DIR_ENV]
+
+    config.add_cleanup(remove)
 
 
 def _force_hypothesis_seed(seed: str) -> None:
