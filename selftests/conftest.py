@@ -1,23 +1,23 @@
-"""The selftests' order: longest first, so that xdist's workers end together.
+"""The selftests' order: the tests that wait on served simulators beside the
+CPU-bound ones, each kind longest first, so that the CPU stays busy and xdist's
+workers end together.
 
 xdist hands tests out in collection order. Collected as written, the live
 sweeps (mostly waits on served simulators' scaled clocks) came last, and the
-run ended with its workers half idle. Sorted by the seconds each took in CI,
-the waits of the live tests overlap the in-process sweeps' CPU from the start,
-and the short tests fill the end. Only the order changes: every test runs,
-each as before. A test the table does not name keeps its place after these.
+run ended with its workers half idle. Sorted longest first, every live test
+came at the head instead: four workers waited for the first minutes of CI
+with the CPU a quarter busy, and the in-process sweeps came after, alone on
+both cores. So the waiting tests and the CPU-bound ones form two queues, each
+sorted by the seconds its tests took in CI, taken in step: each test's place
+is the share of its own queue's seconds before it, and both queues end
+together. The Locust runs, which time real traffic, are spread evenly over
+the run. Only the order changes: every test runs, each as before. A test the
+table does not name keeps its place after these.
 
 The order holds only if each worker takes a test when it frees up: xdist's
 `load` scheduler otherwise hands each worker a first chunk of a quarter of its
 share (about a hundred tests here), and the first worker got all the longest,
 ending the run alone. So `--maxschedchunk` is 1 unless given.
-
-Longest first alone put every live test at the head of the queue: four
-workers waited on scaled clocks for the first minutes of CI with the CPU a
-quarter busy, and the in-process sweeps came after, alone on both cores. So the
-waiting tests and the CPU-bound ones form two queues, each longest first,
-taken in step: each test's place is the share of its own queue's seconds
-before it, and both queues end together.
 """
 
 from __future__ import annotations

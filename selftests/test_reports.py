@@ -201,7 +201,8 @@ def _drawn_messages(tmp_path: Path, seed: int, name: str) -> list[str]:
     """The turn messages a property test drew, under a CI's environment (what
     else it sent also follows the simulator, which the seed seeds too)."""
     recorded = tmp_path / name
-    run = run_suite(tmp_path / name, "--api", "specstep", "-k", "retries_replay",
+    recorded.mkdir()
+    run = run_suite(recorded, "--api", "specstep", "-k", "retries_replay",
                     f"--hypothesis-seed={seed}", "--record", str(recorded), env={"CI": "true"})
     assert run.returncode == 0, run.output[-3000:]
     bodies = [interaction["request"]["body"]
@@ -218,8 +219,6 @@ def test_the_seed_fixes_the_examples_under_ci_too(tmp_path: Path,
     a report prints reproduce nothing outside CI: the suite's profiles keep the
     seed in charge. Cold runs: a zygote imported hypothesis in its own env."""
     monkeypatch.setenv("JOBCONTRACTS_COLD_RUNS", "1")
-    for name in ("a", "b", "c"):
-        (tmp_path / name).mkdir()
     first, again, other = (_drawn_messages(tmp_path, 7, "a"), _drawn_messages(tmp_path, 7, "b"),
                            _drawn_messages(tmp_path, 8, "c"))
     assert len(first) > 10 and first == again
