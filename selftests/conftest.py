@@ -61,6 +61,7 @@ SECONDS = {
     "selftests/test_jobs_suite.py::test_fault_is_caught_by_its_rules": 5,
     "selftests/test_hostile_streams.py::test_a_stream_that_does_not_end": 5,
     "selftests/test_fault_detection.py::test_fault_is_caught_by_its_rule": 3.5,
+    "selftests/test_fault_detection.py::test_each_probe_of_a_second_batch": 4,
     "selftests/test_live_mode.py::test_pos_fault_is_caught_live": 2.6,
     "selftests/test_jobs_suite.py::test_conforming_simulator": 2.5,
     "selftests/test_offline.py::test_workers_": 2.3,

@@ -75,3 +75,18 @@ def test_conforming_simulators_pass_with_any_seed_and_variant(tmp_path, seed):
     assert run.with_status("verified") == set(run.rules), {
         rule_id: entry for rule_id, entry in run.rules.items() if entry["status"] != "verified"}
     assert len(run.rules) == sum(RULES.values())
+
+
+@pytest.mark.parametrize("probe", ["test_full_generation", "test_exact_batches_in_any_order"])
+def test_each_probe_of_a_second_batch_catches_it_alone(tmp_path, probe):
+    """SS-CLAR-4's second clause (a batch after an accepted one, before the
+    resume) is probed by the one paid generation, all a live run may have, and
+    by the exact-batch property. Each alone catches a server that accepts the
+    second batch. At seed 925225 both once missed it: a 429's retry carried
+    the generation's repeat past the resume, and the property drew answers of
+    odd text, which no batch rule judges."""
+    for seed in sorted({SEED, "925225"}):
+        run = run_suite(tmp_path, "--api", "specstep", "--sim-fault", "answers-accepted-twice",
+                        "-k", probe, "--hypothesis-profile", "jobcontracts-selftest",
+                        f"--hypothesis-seed={seed}")
+        assert run.with_status("violated") == {"SS-CLAR-4"}, (seed, run.output[-3000:])

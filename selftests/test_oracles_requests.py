@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from jobcontracts.oracles.batches import ANSWERED
 from jobcontracts.trace import Exchange
 
 from .oracle_kit import Traffic as BaseTraffic
@@ -423,6 +424,38 @@ def test_batch_not_paused() -> None:
     t.clar("Running", questions=())
     broken(check("SS-CLAR-4", "all_or_nothing_batch", t), 3, 4,
            says="expected 409 (not paused before or after it), got 200")
+
+
+def test_batch_after_an_accepted_one_gets_409() -> None:
+    """SS-CLAR-4's second clause, judged only while a poll just after the
+    batch still shows the pause that was answered."""
+    t = Traffic()
+    t.clar()
+    t.answer(200, "Q1", "Q2")
+    t.answer(409, "Q1", "Q2")
+    t.clar()
+    v = check("SS-CLAR-4", "all_or_nothing_batch", t)
+    ok(v, reached=1)
+    assert v.parts is not None and v.parts.judged == {ANSWERED}
+    t.answer(200, "Q2", "Q1")
+    t.clar()
+    broken(check("SS-CLAR-4", "all_or_nothing_batch", t), 4, 5,
+           says="a batch was already accepted for this pause")
+    resumed = Traffic()
+    resumed.clar()
+    resumed.answer(200, "Q1", "Q2")
+    resumed.answer(200, "Q1", "Q2")
+    resumed.clar("Running", questions=())  # it may have landed after the resume
+    ok(check("SS-CLAR-4", "all_or_nothing_batch", resumed), reached=0)
+
+
+def test_batch_not_paused_alone_leaves_the_other_occasion_untried() -> None:
+    t = Traffic()
+    t.clar("Running", questions=())
+    t.answer(409, "Q1")
+    t.clar("Running", questions=())
+    v = check("SS-CLAR-4", "all_or_nothing_batch", t)
+    assert v.parts is not None and v.parts.members - v.parts.judged == {ANSWERED}
 
 
 def test_batch_not_reached() -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from .oracles.lawful import plain_text
+
 KEY_ALPHABET = string.ascii_letters + string.digits + "._:-"
 #: One representative of each class of character a key may not hold.
 FORBIDDEN_KEY_CHARS = [" ", "/", "@", "+", "=", ",", "~", "!", "\t", '"', "%", "*"]
@@ -84,6 +86,14 @@ TEXT_CHANGES = {"case": _case_changed, "spacing": _spacing_changed,
                 "punctuation": _punctuation_changed, "normalisation": _normalisation_changed}
 
 
+def answer_texts(max_size: int = 80) -> st.SearchStrategy[str]:
+    """Plain answers (`lawful.plain_text`): a batch whose answers a server may
+    lawfully refuse as odd text proves nothing about its questions, so the
+    batch rules do not judge it (the generic rules still do)."""
+    chars = st.characters(max_codepoint=0xFFFF, categories=("L", "M", "N", "P", "S", "Zs"))
+    return st.text(chars, min_size=1, max_size=max_size).filter(plain_text)
+
+
 INEXACT = ["subset", "superset", "duplicate", *TEXT_CHANGES]
 
 
@@ -105,14 +115,14 @@ def inexact_batch(questions: list[str], how: str) -> list[dict[str, str]]:
 @st.composite
 def inexact_batches(draw: st.DrawFn, questions: list[str]) -> tuple[str, list[dict[str, str]]]:
     """A batch that is *not* exactly the pending questions, and what is wrong with it."""
-    answers = [{"question": q, "answer": draw(st.text(max_size=40))} for q in questions]
+    answers = [{"question": q, "answer": draw(answer_texts(40))} for q in questions]
     how = draw(st.sampled_from(INEXACT))
     if how == "subset":
         keep = draw(st.lists(st.sampled_from(range(len(answers))), unique=True,
                              max_size=len(answers) - 1))
         batch = [answers[i] for i in sorted(keep)]
     elif how == "superset":
-        extra = draw(st.text(min_size=1, max_size=60).filter(lambda t: t not in questions))
+        extra = draw(answer_texts(60).filter(lambda t: t not in questions))
         batch = [*answers, {"question": extra, "answer": "yes"}]
     elif how == "duplicate":
         batch = [*answers, dict(draw(st.sampled_from(answers)))]
@@ -129,6 +139,6 @@ def inexact_batches(draw: st.DrawFn, questions: list[str]) -> tuple[str, list[di
 
 @st.composite
 def exact_batches(draw: st.DrawFn, questions: list[str]) -> list[dict[str, str]]:
-    """Every pending question once, verbatim, in any order, with any answers."""
+    """Every pending question once, verbatim, in any order, with any plain answers."""
     order = draw(st.permutations(questions))
-    return [{"question": q, "answer": draw(st.text(max_size=80))} for q in order]
+    return [{"question": q, "answer": draw(answer_texts())} for q in order]

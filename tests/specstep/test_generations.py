@@ -68,6 +68,9 @@ def test_full_generation(specstep):
             d.answer(generation_id, inexact_batch(questions, how), note=f"inexact ({how})")
             d.clarifications(generation_id)
             d.generation(generation_id)
+        # A pause waits for its answers; waiting one poll lets a rate limit's
+        # quota refill, so that no 429 retry carries the repeat past the resume.
+        d.client.clock.sleep(d.poll_interval)
         accepted = d.answer_all(generation_id)
         if accepted is not None and accepted.status == 200:
             d.answer(generation_id, accepted.request_json["answers"],

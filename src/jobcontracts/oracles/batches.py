@@ -38,6 +38,12 @@ class Batch(Params):
     answer or an extra key may lawfully be refused before the questions are read)."""
 
 
+#: When a batch is sent with nothing to answer (`case: not_paused`).
+NOT_PAUSED = "while not paused"
+ANSWERED = "after an accepted batch, before the resume"
+OCCASIONS = (NOT_PAUSED, ANSWERED)
+
+
 def _questions(batch: Any, p: Batch) -> list[str] | None:
     answers = lookup(batch, p.answers_field)
     if not isinstance(answers, list):
@@ -63,7 +69,10 @@ def _pending(obs: Observation, p: Batch) -> list[str] | None:
 def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict) -> None:
     """An exact batch is accepted; an inexact one is refused; any batch sent
     while the resource is not paused, or after a batch was accepted and before
-    the resume, is refused."""
+    the resume, is refused. That last case covers both occasions: it is
+    verified only once a batch was judged on each."""
+    if p.case == "not_paused":
+        verdict.covers("occasions", OCCASIONS)
     for ex, params in ctx.requests(p.request):
         if not answered(ex) or ex.credential != "valid" or p.key_param not in params:
             continue
@@ -82,14 +91,15 @@ def all_or_nothing_batch(trace: Trace, p: Batch, ctx: Context, verdict: Verdict)
             # pause, as polled just after, is still the one answered.
             if p.case == "not_paused" and _still_that_pause(asked_before, after, p):
                 _expect(verdict, p, ex, before, "a batch was already accepted for this pause, "
-                        "and the generation had not resumed")
+                        "and the generation had not resumed", part=ANSWERED)
             continue
         pending = _pending(before, p)
         paused = lookup(before.body, p.state_field) == p.paused
         if p.case == "not_paused":
             still_not = after is not None and lookup(after.body, p.state_field) != p.paused
             if not paused and still_not and not _ever_pending(ctx, p, key, asked):
-                _expect(verdict, p, ex, before, "not paused before or after it")
+                _expect(verdict, p, ex, before, "not paused before or after it",
+                        part=NOT_PAUSED)
             continue
         if not paused or not pending:
             continue
@@ -148,9 +158,10 @@ def _inexact(asked: list[str], pending: list[str]) -> str:
     return "inexact batch: " + "; ".join(parts)
 
 
-def _expect(verdict: Verdict, p: Batch, ex: Any, before: Observation, why: str) -> None:
+def _expect(verdict: Verdict, p: Batch, ex: Any, before: Observation, why: str,
+            part: str | None = None) -> None:
     if ex.status in p.expect:
-        verdict.judged()
+        verdict.judged(part=part)
     else:
         alts = " or ".join(map(str, p.expect))
         verdict.violate(f"expected {alts} ({why}), got {ex.status}", before.exchange, ex,
