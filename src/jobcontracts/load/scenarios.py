@@ -53,6 +53,10 @@ class Stage:
     paid: Allowance
     only: tuple[str, ...] = ()
     """The scenarios to run (setting `scenarios`); empty: every one with a weight."""
+    user: int = 0
+    """The user's number in its process."""
+    turn: int = 0
+    """How many scenarios the user has run before this one."""
 
     def can_pay(self, count: int) -> bool:
         if self.paid.limit is None:
@@ -257,7 +261,10 @@ def scenarios_for(api: str) -> tuple[Scenario, ...]:
 
 
 def pick(scenarios: tuple[Scenario, ...], stage: Stage) -> Scenario | None:
-    """A scenario the budget can pay for, drawn by weight (None: none can be)."""
+    """A scenario the budget can pay for (None: none can be). A user's first
+    turns take each one in order, starting at the user's number, so that a few
+    users in a short run start every scenario (a weighted draw may leave the
+    rate-limit burst, and so LOAD-RATE-1, untried); later turns draw by weight."""
     chosen = [s for s in scenarios if s.name in stage.only] if stage.only else [
         s for s in scenarios if s.weight > 0]
     affordable = [s for s in chosen
@@ -265,6 +272,8 @@ def pick(scenarios: tuple[Scenario, ...], stage: Stage) -> Scenario | None:
                   (s.name != "burst" or stage.burst > 0)]
     if not affordable:
         return None
+    if stage.turn < len(affordable):
+        return affordable[(stage.user + stage.turn) % len(affordable)]
     return stage.rng.choices(affordable, weights=[max(s.weight, 1) for s in affordable])[0]
 
 

@@ -115,7 +115,8 @@ class ContractUser(User):
             settings.get("live_burst", 0))
         only = settings.get("scenarios") or ()
         return Stage(racers=int(settings.get("racers", 6)), burst=burst, rng=self.rng,
-                     paid=self.paid, only=tuple(str(s) for s in only))
+                     paid=self.paid, only=tuple(str(s) for s in only), user=self.index,
+                     turn=self.iterations)
 
     def run_scenario(self) -> None:
         stage = self._stage()
