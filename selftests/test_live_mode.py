@@ -102,6 +102,9 @@ SLOWER = {"eta-negative": (60, 0.05), "progress-regresses": (60, 0.05),
           # A job reads completed for 30 simulated s, then running again: at
           # speed 600 a loaded machine's poll (30 simulated s) may miss the first.
           "turn-unfinishes": (60, 0.05),
+          # A turn lasts 2-8 simulated s, a few ms at speed 600: a keyed retry
+          # may come after it ends, and then SS-IDEM-3's replay is not tried.
+          "replay-while-running": (60, 0.05),
           "requeued-after-pause": (20, 0.15),
           # The repeat batch must land before the 10 s tick that resumes the run.
           "answers-accepted-twice": (20, 0.15)}
