@@ -166,6 +166,8 @@ def ws_resumption(trace: Trace, p: WsResumption, ctx: Context, verdict: Verdict)
         got = _sequenced(resumed, p)
         early = [e for e in got if e.seq is not None and e.seq <= resumed.after]
         reference = _reference(every, resumed, p)
+        if reference is not None and not (_ordered(got) and _ordered(_sequenced(reference, p))):
+            reference = None  # a seq out of order is the seq rule's; nothing aligns them
         wrong = [first([e.label() for e in early],
                         f"resumed after {resumed.after} but re-sent")] if early else []
         if reference is not None:
@@ -181,6 +183,11 @@ def ws_resumption(trace: Trace, p: WsResumption, ctx: Context, verdict: Verdict)
 
 def _sequenced(conn: Connection, p: WsResumption) -> list[WsEvent]:
     return [e for e in conn.events if e.type not in p.unsequenced and e.seq is not None]
+
+
+def _ordered(events: list[WsEvent]) -> bool:
+    seqs = [e.seq for e in events if e.seq is not None]
+    return all(a < b for a, b in pairwise(seqs))
 
 
 def _reference(every: list[Connection], resumed: Connection,
