@@ -82,7 +82,7 @@ class Api:
         assert response.status_code == 202, response.text
         return str(response.json()["job_id"])
 
-    def poll_convert(self, job_id: str, seconds: float = 20.0) -> list[dict[str, Any]]:
+    def poll_convert(self, job_id: str, seconds: float = 60.0) -> list[dict[str, Any]]:
         return self._poll(f"/v1/convert/{job_id}", seconds,
                           lambda r: r["status"] in ("completed", "failed"))
 

@@ -37,8 +37,8 @@ PROCESSING_PROGRESS = (10, 30, 55, 80)
 QUEUED_SECONDS = (1.0, 2.0)
 STEP_SECONDS = (0.6, 1.0)
 #: `progress-regresses`: how long the job holds at 80, then at 3, before it
-#: completes: longer than a poll interval, so that any poller sees both.
-REGRESS_HOLD_SECONDS = (5.0, 5.0)
+#: completes: longer than a poll interval and a 429's wait, so that any poller sees both.
+REGRESS_HOLD_SECONDS = (15.0, 15.0)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ _FAULT_LIST: tuple[Fault, ...] = (
     Fault("no-file-part-accepted", "JOB-FILE-1",
           'An upload with no part named "file" gets 201 and an empty File.'),
     Fault("progress-regresses", "JOB-CONV-1",
-          "A convert job holds at 80 for 5 s, then goes back to 3 for 5 s before it "
+          "A convert job holds at 80 for 15 s, then goes back to 3 for 15 s before it "
           "completes (longer than a poll interval: every poller sees it)."),
     Fault("empty-file-ids-accepted", "JOB-CONV-2",
           "POST /v1/convert with file_ids [] gets 202 and a job."),
