@@ -16,6 +16,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
@@ -247,11 +248,21 @@ def _get_header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def loads_json(text: str | bytes) -> Any:
+    """`json.loads`, at about twice its speed where orjson reads the text
+    (UTF-8, no NaN, integers of 64 bits: what an API sends); the rest, and
+    every error, is `json`'s."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _parse_json(raw: bytes) -> Any:
     if not raw:
         return NOT_JSON
     try:
-        return json.loads(raw)
+        return loads_json(raw)
     except (ValueError, UnicodeDecodeError):
         return NOT_JSON
 

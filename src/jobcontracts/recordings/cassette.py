@@ -17,6 +17,7 @@ never sits in memory whole.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from http import HTTPStatus
 from pathlib import Path
@@ -25,9 +26,9 @@ from typing import Any
 import yaml
 
 from ..trace import Exchange, Trace, WsMessage
-from .recorded import Entry, RecordingError
+from .recorded import Classifier, Cut, Entry, RecordingError
 from .scrub import Scrubber
-from .yamlstream import RawItem, parse_item, stream_items
+from .yamlstream import RawItem, parse_item, plain_scalar, stream_items
 
 FORMAT = "jobcontracts-cassette/1"
 
@@ -138,6 +139,37 @@ def cut_cassette_entries(path: Path) -> Iterator[Entry | RawItem]:
     for key, value in stream_items(path, "interactions", defer=True):
         if key == "interactions":
             yield value if isinstance(value, RawItem) else to_entry(value, path)
+
+
+#: The `jobcontracts` block as `interaction` writes it, at the top level of an
+#: item of a list at column 0 (a value's continuation lines are indented
+#: deeper): what cutting segments needs, read without parsing the item.
+_META = re.compile(
+    r"\n  jobcontracts:\n    trace: (?P<trace>[\w.+-]+)\n    seq: [^\n]*\n"
+    r"    started_at: (?P<started>[\w.+-]+)\n    finished_at: (?P<finished>[\w.+-]+)\n"
+    r"    origin: (?P<origin>api|external)\n")
+
+
+def cut_cassette(path: Path, classifier: Classifier) -> Iterator[Cut]:
+    """Each interaction as its text, with what cutting segments needs read
+    from its `jobcontracts` block, for a worker to parse (`entry_of`); one
+    this cannot read that way (a foreign cassette's, say) is parsed here."""
+    for item in cut_cassette_entries(path):
+        if isinstance(item, RawItem):
+            at = item.text.rfind("\n  jobcontracts:\n")
+            meta = _META.match(item.text, at) if at >= 0 else None
+            if meta is not None:
+                try:
+                    started = float(plain_scalar(meta["started"]))
+                    yield Cut(plain_scalar(meta["trace"]), started,
+                              float(plain_scalar(meta["finished"])), f"{path}:{item.line}",
+                              meta["origin"], item)
+                    continue
+                except (TypeError, ValueError):
+                    pass
+            item = entry_of(item, path)
+        yield Cut(item.segment, item.started_at, item.finished_at, item.where,
+                  item.origin or classifier.origin(item), item)
 
 
 def entry_of(raw: RawItem, path: Path) -> Entry:

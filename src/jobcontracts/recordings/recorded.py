@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from ..contract import Contract
@@ -56,16 +56,38 @@ class Entry:
     ws_close_code: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """An entry as a reader cut it, in reading order, not yet built: what
+    cutting segments needs, the API's-or-not (which depends on what came
+    before), and its text (or the entry, when it was built here), for a
+    worker to build and judge (see `workers.py`)."""
+
+    segment: Any
+    started_at: float
+    finished_at: float
+    where: str
+    origin: str | None
+    payload: Any
+    """A HAR entry's JSON text, a cassette's `RawItem`, or an `Entry`."""
+
+
 @dataclass
 class Segment:
-    """One trace cut from a recording, with where it came from."""
+    """One trace cut from a recording, with where it came from. A segment
+    judged elsewhere keeps its entries' `cuts` (and `size`), not a trace."""
 
     source: str
     where: str
     trace: Trace = field(default_factory=Trace)
+    cuts: list[Cut] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.cuts) or len(self.trace)
 
     def describe(self) -> str:
-        return f"{self.where} ({len(self.trace)} exchanges)"
+        return f"{self.where} ({self.size} exchanges)"
 
 
 class Classifier:
@@ -83,11 +105,16 @@ class Classifier:
         self._api_hosts: set[str] = set()
 
     def origin(self, entry: Entry) -> str:
-        if entry.method.upper() == "OPTIONS":
+        return self.origin_of(entry.method, entry.url)
+
+    def origin_of(self, method: str, url: str) -> str:
+        """Called in reading order: a host is the API's from its first
+        request to one of the contract's paths on."""
+        if method.upper() == "OPTIONS":
             return "external"  # a CORS preflight is the browser's, not the client's
         if self.base_url is not None:
-            return "api" if entry.url.startswith(self.base_url) else "external"
-        parts = urlsplit(entry.url)
+            return "api" if url.startswith(self.base_url) else "external"
+        parts = urlsplit(url)
         if parts.netloc not in self._api_hosts and any(
                 t.match(parts.path) is not None for t in self._templates):
             self._api_hosts.add(parts.netloc)
@@ -123,23 +150,60 @@ def _common_prefix(paths: list[str]) -> str:
     return "/" + "".join(f"{p}/" for p in shared)
 
 
-def segments(entries: Iterable[Entry], source: str, classifier: Classifier,
-             split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
-    """Cut a stream of entries into traces; yield each as soon as it ends."""
-    current: Segment | None = None
+class _Timed(Protocol):
+    @property
+    def segment(self) -> Any: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def finished_at(self) -> float: ...
+    @property
+    def where(self) -> str: ...
+
+
+Timed = TypeVar("Timed", bound=_Timed)
+
+
+def runs(entries: Iterable[Timed], source: str,
+         split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[tuple[str, list[Timed]]]:
+    """Cut a stream of entries (or `Cut`s) into the runs that make traces,
+    each with where it starts; yield each as soon as it ends."""
+    current: list[Timed] = []
+    where = ""
     mark: Any = None
     last_end = 0.0
     for count, entry in enumerate(entries, 1):
-        idle = current is not None and entry.started_at - last_end > split_idle
-        if current is None or entry.segment != mark or idle:
-            if current is not None and len(current.trace):
-                yield current
-            mark = entry.segment
-            current = Segment(source, entry.where or f"{source}: entry {count}")
+        idle = bool(current) and entry.started_at - last_end > split_idle
+        if not current or entry.segment != mark or idle:
+            if current:
+                yield where, current
+            mark, current = entry.segment, []
+            where = entry.where or f"{source}: entry {count}"
         last_end = max(last_end, entry.finished_at) if not idle else entry.finished_at
-        current.trace.append(_exchange(entry, current.trace.next_seq(), classifier))
-    if current is not None and len(current.trace):
-        yield current
+        current.append(entry)
+    if current:
+        yield where, current
+
+
+def segments(entries: Iterable[Entry], source: str, classifier: Classifier,
+             split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
+    """Cut a stream of entries into traces; yield each as soon as it ends."""
+    for where, run in runs(entries, source, split_idle):
+        yield Segment(source, where, build_trace(run, classifier))
+
+
+def cut_segments(cuts: Iterable[Cut], source: str,
+                 split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
+    """`segments`, the entries left as their cuts, for workers to build."""
+    for where, run in runs(cuts, source, split_idle):
+        yield Segment(source, where, cuts=run)
+
+
+def build_trace(entries: Iterable[Entry], classifier: Classifier) -> Trace:
+    trace = Trace()
+    for entry in entries:
+        trace.append(_exchange(entry, trace.next_seq(), classifier))
+    return trace
 
 
 def _exchange(entry: Entry, seq: int, classifier: Classifier) -> Exchange:

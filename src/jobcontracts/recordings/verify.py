@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,33 +26,60 @@ import yaml
 from ..apis import CONTRACT_FILES
 from ..contract import Contract
 from ..loader import ContractError, find_contract, load_contract
+from ..oracles import judge_trace
+from ..oracles.judge import RuleOutcome
 from ..report import Ledger
-from .cassette import cut_cassette_entries, read_cassette_entries
-from .har import read_har_entries
+from .cassette import cut_cassette, read_cassette_entries
+from .har import cut_har_entries, read_har_entries
 from .recorded import (
     DEFAULT_SPLIT_IDLE,
     Classifier,
+    Cut,
     Entry,
     RecordingError,
     Segment,
+    cut_segments,
     recording_files,
     segments,
 )
-from .workers import Pool, WorkerError, auto_jobs, entries, judged, open_pool
+from .workers import Read, WorkerError, auto_jobs, build, judged, open_pool
 
 
-def read_recording(path: Path, classifier: Classifier, split_idle: float = DEFAULT_SPLIT_IDLE,
-                   pool: Pool | None = None) -> Iterator[Segment]:
-    """The segments of one cassette or HAR file, read as a stream (a
-    cassette's interactions parsed by `pool`'s workers, if given)."""
-    found: Iterable[Entry]
-    if path.suffix.lower() in (".har", ".json"):
-        found = read_har_entries(path)
-    elif pool is not None:
-        found = entries(cut_cassette_entries(path), path, pool)
-    else:
-        found = read_cassette_entries(path)
+def _is_har(path: Path) -> bool:
+    return path.suffix.lower() in (".har", ".json")
+
+
+def read_recording(path: Path, classifier: Classifier,
+                   split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
+    """The segments of one cassette or HAR file, read as a stream."""
+    found: Iterable[Entry] = read_har_entries(path) if _is_har(path) \
+        else read_cassette_entries(path)
     yield from segments(found, str(path), classifier, split_idle)
+
+
+def cut_recording(path: Path, classifier: Classifier,
+                  split_idle: float = DEFAULT_SPLIT_IDLE) -> Iterator[Segment]:
+    """`read_recording`, each segment left as its entries' cuts, for workers
+    to build and judge. Where the file stops making sense, the error raised
+    is the one a sequential read meets first: an entry of the segment cut
+    short may fail to build before it."""
+    cuts = cut_har_entries(path, classifier) if _is_har(path) else cut_cassette(path, classifier)
+    unsent: deque[Cut] = deque()
+
+    def kept(found: Iterable[Cut]) -> Iterator[Cut]:
+        for cut in found:
+            unsent.append(cut)
+            yield cut
+
+    try:
+        for segment in cut_segments(kept(cuts), str(path), split_idle):
+            for _ in segment.cuts:
+                unsent.popleft()
+            yield segment
+    except RecordingError:
+        for cut in unsent:
+            build(cut, path)  # raises the error an entry of the segment cut short makes
+        raise
 
 
 @dataclass
@@ -89,27 +117,43 @@ def judged_segments(paths: Iterable[str | Path], contract: Contract, classifier:
     except RecordingError as exc:
         outcome.errors.append(str(exc))
         return
-    with open_pool(contract, jobs) as pool:
-        read = _read(files, classifier, outcome, split_idle, pool)
-        for segment, outcomes in judged(read, contract, pool):
+    with open_pool(contract, classifier, jobs) as pool:
+        found: Iterable[tuple[int, Segment | None, dict[str, RuleOutcome] | RecordingError]]
+        if pool is None:
+            found = ((n, s, judge_trace(contract, s.trace)) if isinstance(s, Segment)
+                     else (n, None, s) for n, s in _read(files, classifier, split_idle))
+        else:
+            found = judged(_read(files, classifier, split_idle, cut=True), contract, pool)
+        ended = -1
+        for number, segment, outcomes in found:
+            if number == ended:
+                continue  # read on ahead of the error that ended its file
+            if isinstance(outcomes, RecordingError):
+                outcome.errors.append(str(outcomes))
+                ended = number
+                continue
+            assert segment is not None
             outcome.segments += 1
-            outcome.exchanges += len(segment.trace)
+            outcome.exchanges += segment.size
             ledger.record(outcomes)
-            found = [v.render() for o in outcomes.values() for v in o.violations]
-            outcome.violations += len(found)
-            yield segment, found
+            rendered = [v.render() for o in outcomes.values() for v in o.violations]
+            outcome.violations += len(rendered)
+            yield segment, rendered
+    outcome.files = len(files)
 
 
-def _read(files: list[Path], classifier: Classifier, outcome: Outcome, split_idle: float,
-          pool: Pool | None) -> Iterator[Segment]:
-    """Every file's segments in turn; a file that cannot be read (or stops
-    making sense) is an error, and the next file is read all the same."""
-    for path in files:
-        outcome.files += 1
+def _read(files: list[Path], classifier: Classifier, split_idle: float,
+          cut: bool = False) -> Iterator[Read]:
+    """Every file's segments in turn (as cuts, with `cut`); a file that cannot
+    be read (or stops making sense) ends with its error, and the next file is
+    read all the same."""
+    for number, path in enumerate(files):
         try:
-            yield from read_recording(path, classifier, split_idle, pool)
+            for segment in (cut_recording if cut else read_recording)(
+                    path, classifier, split_idle):
+                yield number, segment
         except RecordingError as exc:
-            outcome.errors.append(str(exc))
+            yield number, exc
 
 
 def verify(paths: Iterable[str | Path], contract: Contract, *, out: TextIO,

@@ -1,24 +1,27 @@
-"""Read and judge a long recording in worker processes, in the order it was read.
+"""Build and judge a long recording's segments in worker processes, in the order they were read.
 
 Segments are independent traces, so a long recording is judged by forked
-workers while this process goes on reading: each worker judges one segment
-at a time with `judge_trace`, the very judgement of a sequential run, and
-hands back every rule's tally (what each check reached and covered, and the
-violations). The workers also parse a cassette's interactions, in batches of
-their text as this process cuts it (parsing is most of a cassette's reading
-cost); this process keeps what depends on the order of the traffic: cutting
-segments, telling the API's exchanges from the rest.
+workers while this process goes on reading. This process only cuts: it
+decodes a HAR entry (to find where it ends) or cuts a cassette's
+interaction at its `- ` line, reads what cutting segments needs (a page or
+trace number, the times) and what depends on the traffic before it (is an
+exchange the API's), and sends each segment as its entries' text (`Cut`s).
+A worker builds the entries (parsing a cassette's interactions is most of
+reading one), the trace, and judges it with `judge_trace`, the very
+judgement of a sequential run, handing back every rule's tally.
 
 Results are taken in reading order, so the ledger, the printed failures and
 the exit status are those of a sequential run, and an error in a file comes
-out after everything read before it. A bounded number of tasks is in flight,
-so memory stays flat in the file's length. Workers are forked (they start
-with the contract loaded); where the platform cannot fork, nothing is.
+out after everything read before it (a file's first error in reading order
+ends it, as it ends a sequential read). A bounded number of tasks is in
+flight, so memory stays flat in the file's length. Workers are forked (they
+start with the contract loaded); where the platform cannot fork, nothing is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import multiprocessing.queues
 import os
@@ -34,19 +37,20 @@ from typing import Any, TypeVar
 from ..contract import Contract, Rule
 from ..oracles import judge_trace
 from ..oracles.judge import RuleOutcome
-from ..trace import Trace
 from .cassette import entry_of
-from .recorded import Entry, RecordingError, Segment
+from .har import har_entry_of
+from .recorded import Classifier, Cut, Entry, RecordingError, Segment, build_trace
 from .yamlstream import RawItem
 
 #: Below this many bytes of recordings, forking workers costs more than it saves.
 PARALLEL_FROM_BYTES = 8 << 20
-#: Tasks in flight per worker and per kind: one being done, one in its pipe.
+#: Tasks in flight per worker: one being done, one in its pipe.
 _DEPTH = 2
-#: Interactions parsed per task (a task's overhead is paid once per batch).
-_BATCH = 200
 
 Tally = dict[str, tuple[list[int], list[Any], list[Any]]]
+Read = tuple[int, Segment | RecordingError]
+"""A file's number, and a segment of it or the error that ended it."""
+Judged = tuple[int, Segment | None, dict[str, RuleOutcome] | RecordingError]
 Item = TypeVar("Item")
 Sent = TypeVar("Sent")
 Out = TypeVar("Out")
@@ -69,118 +73,82 @@ def auto_jobs(total_bytes: int) -> int:
     return os.cpu_count() or 1
 
 
-def judged(segments: Iterable[Segment], contract: Contract,
-           pool: Pool | None) -> Iterator[tuple[Segment, dict[str, RuleOutcome]]]:
-    """Each segment with its outcomes, in order (judged by `pool`'s workers,
-    or here). An exception raised by `segments` comes out after the segments
-    read before it have been judged and yielded."""
-    if pool is None:
-        for segment in segments:
-            yield segment, judge_trace(contract, segment.trace)
-        return
+def judged(read: Iterable[Read], contract: Contract, pool: Pool) -> Iterator[Judged]:
+    """Each segment read with its outcomes (or the error building it raised),
+    and each error that ended a file, in reading order."""
     rules = {rule.id: rule for rule in contract.rules}
-    yield from _pipelined(
-        segments, pool,
-        lambda segment: (segment, pool.send("judge", len(segment.trace), segment.trace)),
-        lambda sent: iter([_outcomes(rules, *sent, pool)]))
 
+    def send(item: Read) -> tuple[int, Segment | None, int | RecordingError]:
+        number, found = item
+        if isinstance(found, RecordingError):
+            return number, None, found
+        return number, found, pool.send("judge", found.size, found.source, [
+            (c.segment, c.started_at, c.finished_at, c.where, c.origin, c.payload)
+            for c in found.cuts])  # as tuples: a fifth of the pickling
 
-def entries(items: Iterable[Entry | RawItem], path: Path, pool: Pool) -> Iterator[Entry]:
-    """Entries in order, the raw interactions among `items` parsed by the
-    workers `_BATCH` at a time."""
-    def send(batch: Entry | list[RawItem]) -> Entry | int:
-        return batch if isinstance(batch, Entry) else pool.send("parse", len(batch), batch, path)
+    def take(sent: tuple[int, Segment | None, int | RecordingError]) -> Iterator[Judged]:
+        number, segment, task = sent
+        if isinstance(task, RecordingError):
+            yield number, segment, task
+            return
+        try:
+            yield number, segment, _outcomes(rules, pool.result(task))
+        except RecordingError as exc:
+            yield number, segment, exc
 
-    return _pipelined(_batches(items), pool, send, lambda sent: _entries(sent, pool))
+    return _pipelined(read, pool, send, take)
 
 
 def _pipelined(items: Iterable[Item], pool: Pool, send: Callable[[Item], Sent],
                take: Callable[[Sent], Iterator[Out]]) -> Iterator[Out]:
     """`take(send(item))` for each item in order, with a few items sent ahead
-    so that the workers are never idle; an exception raised by `items` comes
-    out once everything read before it is taken."""
+    so that the workers are never idle."""
     pending: deque[Sent] = deque()
-    failure: Exception | None = None
-    reading = iter(items)
-    while True:
-        try:
-            item = next(reading)
-        except StopIteration:
-            break
-        except Exception as exc:  # raised in its turn, below
-            failure = exc
-            break
+    for item in items:
         pending.append(send(item))
         while len(pending) > _DEPTH * pool.jobs:
             yield from take(pending.popleft())
     while pending:
         yield from take(pending.popleft())
-    if failure is not None:
-        raise failure
 
 
-def _batches(items: Iterable[Entry | RawItem]) -> Iterator[Entry | list[RawItem]]:
-    """Runs of up to `_BATCH` raw interactions, and the entries read here (the
-    first), in order; the run before an exception is yielded before it."""
-    batch: list[RawItem] = []
-    try:
-        for item in items:
-            if isinstance(item, RawItem):
-                batch.append(item)
-                if len(batch) == _BATCH:
-                    yield batch
-                    batch = []
-                continue
-            if batch:
-                yield batch
-                batch = []
-            yield item
-    except Exception:
-        if batch:
-            yield batch
-        raise
-    if batch:
-        yield batch
+def build(cut: Cut, path: Path) -> Entry:
+    """The entry `cut` was cut from, the API's or not as its reader said."""
+    payload = cut.payload
+    if isinstance(payload, Entry):
+        entry = payload
+    elif isinstance(payload, RawItem):
+        entry = entry_of(payload, path)
+        if not (_same(entry.started_at, cut.started_at) and _same(
+                entry.finished_at, cut.finished_at) and entry.segment == cut.segment
+                and entry.origin == cut.origin):
+            raise RecordingError(f"{cut.where}: its jobcontracts block reads otherwise "
+                                 "parsed whole than cut; verify this file with --jobs 1")
+    else:
+        entry = har_entry_of(payload, cut.where)
+    entry.origin = cut.origin
+    return entry
 
 
-def _entries(found: Entry | int, pool: Pool) -> Iterator[Entry]:
-    """What was read here, or what a worker parsed (up to the interaction that
-    could not be read, which raises after them, as a sequential read would)."""
-    if isinstance(found, Entry):
-        yield found
-        return
-    parsed, failure = pool.result(found)
-    yield from parsed
-    if failure is not None:
-        raise failure
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)  # NaN
 
 
-def _outcomes(rules: dict[str, Rule], segment: Segment, index: int,
-              pool: Pool) -> tuple[Segment, dict[str, RuleOutcome]]:
-    tally: Tally = pool.result(index)
-    return segment, {rule_id: RuleOutcome(rules[rule_id], checks_reached=reached,
-                                          violations=violations, checks_parts=parts)
-                     for rule_id, (reached, parts, violations) in tally.items()}
+def _outcomes(rules: dict[str, Rule], tally: Tally) -> dict[str, RuleOutcome]:
+    return {rule_id: RuleOutcome(rules[rule_id], checks_reached=reached,
+                                 violations=violations, checks_parts=parts)
+            for rule_id, (reached, parts, violations) in tally.items()}
 
 
-def _judge(contract: Contract, trace: Trace) -> Tally:
+def _judge(contract: Contract, classifier: Classifier, source: str,
+           cuts: list[tuple[Any, ...]]) -> Tally:
+    path = Path(source)
+    trace = build_trace((build(Cut(*cut), path) for cut in cuts), classifier)
     return {rule_id: (o.checks_reached, o.checks_parts, o.violations)
             for rule_id, o in judge_trace(contract, trace).items()}
 
 
-def _parse(contract: Contract, batch: list[RawItem],
-           path: Path) -> tuple[list[Entry], RecordingError | None]:
-    """The batch's entries, up to the first that cannot be read, and why."""
-    found: list[Entry] = []
-    for raw in batch:
-        try:
-            found.append(entry_of(raw, path))
-        except RecordingError as exc:
-            return found, exc
-    return found, None
-
-
-_TASKS: dict[str, Callable[..., Any]] = {"judge": _judge, "parse": _parse}
+_TASKS: dict[str, Callable[..., Any]] = {"judge": _judge}
 
 
 class Pool:
@@ -188,7 +156,7 @@ class Pool:
     through one queue (each worker's feeder thread writes them, so a worker
     never blocks on a long answer while this process blocks feeding it)."""
 
-    def __init__(self, contract: Contract, jobs: int) -> None:
+    def __init__(self, contract: Contract, classifier: Classifier, jobs: int) -> None:
         context = multiprocessing.get_context("fork")
         self.jobs = jobs
         self._results: multiprocessing.queues.Queue[bytes] = context.Queue()
@@ -196,7 +164,8 @@ class Pool:
         self._workers: list[Any] = []
         for _ in range(jobs):
             receiver, sender = context.Pipe(duplex=False)
-            worker = context.Process(target=_work, args=(contract, receiver, self._results),
+            worker = context.Process(target=_work,
+                                     args=(contract, classifier, receiver, self._results),
                                      daemon=True, name="jobcontracts-verify")
             worker.start()
             receiver.close()
@@ -264,16 +233,18 @@ class Pool:
         self._results.close()
 
 
-def open_pool(contract: Contract, jobs: int) -> contextlib.AbstractContextManager[Pool | None]:
+def open_pool(contract: Contract, classifier: Classifier,
+              jobs: int) -> contextlib.AbstractContextManager[Pool | None]:
     """A pool of `jobs` workers, or None (work is done here) for one job."""
     if jobs <= 1 or not can_fork():
         return contextlib.nullcontext()
-    return Pool(contract, jobs)
+    return Pool(contract, classifier, jobs)
 
 
-def _work(contract: Contract, tasks: Connection,
+def _work(contract: Contract, classifier: Classifier, tasks: Connection,
           results: multiprocessing.queues.Queue[bytes]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the reader, which stops us
+    gc.freeze()  # what the fork brought lives as long as we do: no collection rescans it
     while True:
         try:
             task = tasks.recv_bytes()
@@ -283,7 +254,7 @@ def _work(contract: Contract, tasks: Connection,
             return
         index, kind, args = pickle.loads(task)
         try:
-            answer = pickle.dumps((index, True, _TASKS[kind](contract, *args)),
+            answer = pickle.dumps((index, True, _TASKS[kind](contract, classifier, *args)),
                                   protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # a RecordingError, say: raised where the result is taken
             try:

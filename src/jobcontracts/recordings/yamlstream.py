@@ -61,6 +61,15 @@ def parse_item(raw: RawItem, path: Path) -> Any:
                              "not a cassette this reader can stream") from None
 
 
+def plain_scalar(value: str) -> Any:
+    """A plain scalar (no indicator in it) as PyYAML's SafeLoader builds it;
+    ValueError where this cannot tell."""
+    try:
+        return _plain(value)
+    except _Unsure:
+        raise ValueError(value) from None
+
+
 def stream_items(path: Path, list_key: str, defer: bool = False) -> Iterator[tuple[str, Any]]:
     """Items carry their first line as `_line` (for error messages). With
     `defer`, block-style items after the first come as `RawItem`s."""
