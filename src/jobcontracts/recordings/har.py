@@ -97,9 +97,10 @@ class _Stream:
         self.start = 0
         self.eof = False
         self.closing: str | None = None
+        """How the first item of the list ended: its last line ("\\n    }"),
+        "\\n" when it had a line of its own, "" when items are not cut."""
         self.slow = 0
         """Items decoded by `value()`, not cut (the first one always is)."""
-        """How the first item of the list ended ("\\n    }": its last line)."""
 
     def more(self) -> bool:
         """Read on (at least doubling what is pending, so one long value costs
