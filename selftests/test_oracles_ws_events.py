@@ -297,6 +297,25 @@ def test_streams_cut_short_are_compared_within_what_both_covered() -> None:
     broken(judge("JOB-EVT-4", t), 2, 4, says="progress (seq 4) is missing")
 
 
+def test_a_repeated_seq_aligns_nothing_and_is_the_seq_rules() -> None:
+    """Both streams are compared only where each one's seqs increase: with a
+    seq sent twice, either copy could be the one to line up, so any finding
+    would be a guess. JOB-EVT-1 reports the repeat."""
+    t = WsTraffic()
+    t.ws([*FULL[:4], FULL[3], FULL[4]])                  # the reference repeats seq 4
+    t.ws(FULL[2:], after=2)
+    ok(judge("JOB-EVT-4", t), reached=0)
+    broken(judge("JOB-EVT-1", t), 1, says="seq")
+    t = WsTraffic()
+    t.ws(FULL)
+    t.ws([FULL[3], FULL[3], FULL[4]], after=2)           # the resumed stream repeats it
+    ok(judge("JOB-EVT-4", t), reached=0)
+    t = WsTraffic()
+    t.ws(FULL)
+    t.ws([FULL[1], FULL[1], *FULL[3:]], after=2)         # unordered, and re-sends seq 2
+    broken(judge("JOB-EVT-4", t), 2, says="resumed after 2 but re-sent")
+
+
 def test_garbage_never_raises() -> None:
     t = WsTraffic()
     for events in (["{", b"\xff\xfe", "null", '{"type": 5, "seq": null, "data": 7}'],
