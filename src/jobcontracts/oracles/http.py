@@ -10,11 +10,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from jsonschema import Draft202012Validator
-
 from ..trace import NOT_JSON, Exchange, Trace
 from .context import Context
 from .registry import Params, Verdict, rule_kind
+from .schemas import schema_for
 
 
 class JsonContent(Params):
@@ -67,7 +66,7 @@ class ErrorBody(Params):
 @rule_kind("error_body", ErrorBody)
 def error_body(trace: Trace, p: ErrorBody, ctx: Context, verdict: Verdict) -> None:
     """Every 4xx answer has a JSON body matching `json_schema`."""
-    validator = Draft202012Validator(p.json_schema)
+    schema = schema_for(p.json_schema)
     for ex in trace:
         if ex.origin != "api" or not 400 <= ex.status < 500:
             continue
@@ -75,7 +74,7 @@ def error_body(trace: Trace, p: ErrorBody, ctx: Context, verdict: Verdict) -> No
         if body is NOT_JSON:
             verdict.violate(f"a {ex.status} without a JSON body", ex)
             continue
-        problem = next(iter(validator.iter_errors(body)), None)
+        problem = schema.first_error(body)
         if problem is None:
             verdict.judged()
         else:

@@ -12,17 +12,14 @@ proves nothing about the rule, so it is not judged by it; the generic rules
 
 from __future__ import annotations
 
-import json
 import unicodedata
 import weakref
 from collections.abc import Collection, Mapping
-from functools import cache
 from typing import Any
-
-from jsonschema import Draft202012Validator
 
 from ..contract import Endpoint
 from ..trace import NOT_JSON, Exchange
+from .schemas import Schema, schema_for
 
 #: Longer strings may lawfully be refused as too long (no document sets a limit).
 PLAIN_MAX_CHARS = 1000
@@ -74,7 +71,7 @@ def _otherwise_valid(ex: Exchange, endpoint: Endpoint, exempt: Collection[str]) 
         if name in exempt:
             continue
         value = ex.request_header(name)
-        if value is not None and not _validator(_frozen(schema)).is_valid(value):
+        if value is not None and not schema_for(schema).is_valid(value):
             return False
     body = ex.request_json
     if body is NOT_JSON:
@@ -87,16 +84,21 @@ def _otherwise_valid(ex: Exchange, endpoint: Endpoint, exempt: Collection[str]) 
     kept = {k: v for k, v in body.items() if k not in exempt}
     if set(kept) - set(declared):
         return False
-    schema = {**endpoint.request,
-              "required": [k for k in endpoint.request.get("required", []) if k not in exempt],
-              "properties": {k: v for k, v in declared.items() if k not in exempt}}
-    return _validator(_frozen(schema)).is_valid(kept) and _plain_json(kept)
+    return _body_schema(endpoint, exempt).is_valid(kept) and _plain_json(kept)
 
 
-def _frozen(schema: Any) -> str:
-    return json.dumps(schema, sort_keys=True)
+#: The body schema with the exempt fields left out, per endpoint and exempt set.
+_BODY_SCHEMAS: dict[tuple[int, frozenset[str]], tuple[Endpoint, Schema]] = {}
 
 
-@cache
-def _validator(schema_text: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_text))
+def _body_schema(endpoint: Endpoint, exempt: Collection[str]) -> Schema:
+    key = (id(endpoint), frozenset(exempt))
+    known = _BODY_SCHEMAS.get(key)
+    if known is None or known[0] is not endpoint:
+        request = endpoint.request or {}
+        schema = {**request,
+                  "required": [k for k in request.get("required", []) if k not in exempt],
+                  "properties": {k: v for k, v in request.get("properties", {}).items()
+                                 if k not in exempt}}
+        known = _BODY_SCHEMAS[key] = (endpoint, schema_for(schema))
+    return known[1]
