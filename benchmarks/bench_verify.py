@@ -72,6 +72,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import dataclasses
+import os
 import pstats
 import resource
 import statistics
@@ -151,13 +152,14 @@ class Run:
     """The largest judging worker's peak RSS (0: none was forked)."""
 
 
-def measure(path: Path, read_only: bool = False, jobs: str = "auto") -> Run:
-    """One fresh process verifying (or only reading) `path`."""
+def measure(path: Path, read_only: bool = False, jobs: str = "auto", tree: Path = ROOT) -> Run:
+    """One fresh process verifying (or only reading) `path`, importing from `tree`."""
     args = (["--read-only", str(path), str(CONTRACT)] if read_only
             else ["verify", str(path), "--contract", str(CONTRACT), "--jobs", jobs])
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -216,6 +218,9 @@ def main() -> None:
                         help="the shorter file, for peak RSS flat in the length (0: none)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", choices=("har", "cassette", "judge"))
+    parser.add_argument("--against", metavar="REV",
+                        help="also verify each file from a worktree of REV (the anchor), "
+                             "interleaved, and report this tree's wall time against it")
     parser.add_argument("--also-cassette", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--build", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -227,59 +232,83 @@ def main() -> None:
         return
     sizes = [args.exchanges] + ([args.short] if args.short else [])
     with tempfile.TemporaryDirectory() as tmp:
-        files: dict[tuple[str, int], Path] = {}
-        builders = []
-        for size in sizes:
-            for kind in KINDS:
-                # Built in another process: a forked child starts with its
-                # parent's pages, and a big parent would inflate its peak RSS.
-                suffix = "har" if kind == "har" else "yaml"
-                path = files[kind, size] = Path(tmp) / f"{size}.{suffix}"
-                builders.append(subprocess.Popen([sys.executable, __file__, "--exchanges",
-                                                  str(size), "--build", kind, str(path)]))
-        if any(b.wait() for b in builders):
-            sys.exit("building the recordings failed")
-        verified: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
-        alone: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
-        read: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
-        for _ in range(args.repeat):
-            for key, path in files.items():  # interleaved: load drifts onto every file alike
-                verified[key].append(measure(path))
-                alone[key].append(measure(path, jobs="1"))
-                read[key].append(measure(path, read_only=True))
-        print(f"verify (its default --jobs, one worker per core for these files), median of "
-              f"{args.repeat} fresh processes each (wall / CPU seconds, the workers' too); "
-              "with --jobs 1; reading alone, without judging")
-        for (kind, size), path in files.items():
-            v, a, r = verified[kind, size], alone[kind, size], read[kind, size]
-            workers = max(x.worker_mb for x in v)
-            print(f"  {kind:8} {size:>7,} ({path.stat().st_size / 2**20:.0f} MB): "
-                  f"{_median(v, 'wall'):5.1f} s / {_median(v, 'cpu'):5.1f} s CPU; --jobs 1 "
-                  f"{_median(a, 'wall'):5.1f} s / {_median(a, 'cpu'):5.1f} s CPU; read alone "
-                  f"{_median(r, 'wall'):5.1f} s / {_median(r, 'cpu'):5.1f} s CPU")
-            print(f"           peak RSS {max(x.peak_mb for x in v):.0f} MB, each worker up to "
-                  f"{workers:.0f} MB; --jobs 1 {max(x.peak_mb for x in a):.0f} MB")
-            print(f"           {v[0].summary}")
-        print("ratios")
-        for size in sizes:
-            har, cas = verified["har", size], verified["cassette", size]
-            rhar, rcas = read["har", size], read["cassette", size]
-            print(f"  {size:>7,}: workers / --jobs 1, wall: HAR "
-                  f"{_median(har, 'wall') / _median(alone['har', size], 'wall'):.2f}, cassette "
-                  f"{_median(cas, 'wall') / _median(alone['cassette', size], 'wall'):.2f}")
-            print(f"  {size:>7,}: cassette / HAR verify "
-                  f"{_median(cas, 'wall') / _median(har, 'wall'):.2f} wall, "
-                  f"{_median(cas, 'cpu') / _median(har, 'cpu'):.2f} CPU; reading alone "
-                  f"{_median(rcas, 'cpu') / _median(rhar, 'cpu'):.2f} CPU; judging's share of "
-                  f"a --jobs 1 verify's CPU: HAR "
-                  f"{1 - _median(rhar, 'cpu') / _median(alone['har', size], 'cpu'):.0%}, cassette "
-                  f"{1 - _median(rcas, 'cpu') / _median(alone['cassette', size], 'cpu'):.0%}")
-        if args.short:
-            for kind in KINDS:
-                long_mb = max(x.peak_mb for x in verified[kind, args.exchanges])
-                short_mb = max(x.peak_mb for x in verified[kind, args.short])
-                print(f"  {kind}: peak RSS {args.exchanges:,} / {args.short:,} exchanges "
-                      f"{long_mb / short_mb:.2f} ({long_mb:.0f} / {short_mb:.0f} MB)")
+        anchor = Path(tmp) / "anchor"
+        if args.against:
+            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(anchor), args.against],
+                           cwd=ROOT, check=True)
+        try:
+            _compare(args, sizes, Path(tmp), anchor if args.against else None)
+        finally:
+            if args.against:
+                subprocess.run(["git", "worktree", "remove", "--force", str(anchor)], cwd=ROOT,
+                               check=False)
+
+
+def _compare(args: argparse.Namespace, sizes: list[int], tmp: Path, anchor: Path | None) -> None:
+    files: dict[tuple[str, int], Path] = {}
+    builders = []
+    for size in sizes:
+        for kind in KINDS:
+            # Built in another process: a forked child starts with its
+            # parent's pages, and a big parent would inflate its peak RSS.
+            suffix = "har" if kind == "har" else "yaml"
+            path = files[kind, size] = tmp / f"{size}.{suffix}"
+            builders.append(subprocess.Popen([sys.executable, __file__, "--exchanges",
+                                              str(size), "--build", kind, str(path)]))
+    if any(b.wait() for b in builders):
+        sys.exit("building the recordings failed")
+    verified: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
+    alone: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
+    read: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
+    anchored: dict[tuple[str, int], list[Run]] = {key: [] for key in files}
+    for _ in range(args.repeat):
+        for key, path in files.items():  # interleaved: load drifts onto every file alike
+            verified[key].append(measure(path))
+            if anchor is not None:
+                anchored[key].append(measure(path, tree=anchor))
+            alone[key].append(measure(path, jobs="1"))
+            read[key].append(measure(path, read_only=True))
+    print(f"verify (its default --jobs, one worker per core for these files), median of "
+          f"{args.repeat} fresh processes each (wall / CPU seconds, the workers' too); "
+          "with --jobs 1; reading alone, without judging")
+    for (kind, size), path in files.items():
+        v, a, r = verified[kind, size], alone[kind, size], read[kind, size]
+        workers = max(x.worker_mb for x in v)
+        print(f"  {kind:8} {size:>7,} ({path.stat().st_size / 2**20:.0f} MB): "
+              f"{_median(v, 'wall'):5.1f} s / {_median(v, 'cpu'):5.1f} s CPU; --jobs 1 "
+              f"{_median(a, 'wall'):5.1f} s / {_median(a, 'cpu'):5.1f} s CPU; read alone "
+              f"{_median(r, 'wall'):5.1f} s / {_median(r, 'cpu'):5.1f} s CPU")
+        print(f"           peak RSS {max(x.peak_mb for x in v):.0f} MB, each worker up to "
+              f"{workers:.0f} MB; --jobs 1 {max(x.peak_mb for x in a):.0f} MB")
+        print(f"           {v[0].summary}")
+    print("ratios")
+    if anchor is not None:
+        for (kind, size), runs in anchored.items():
+            mine = verified[kind, size]
+            each = sorted(a.wall / b.wall for a, b in zip(mine, runs, strict=True))
+            print(f"  {size:>7,}: {kind} verify, this tree / {args.against}: "
+                  f"{_median(mine, 'wall'):.1f} s / {_median(runs, 'wall'):.1f} s wall, "
+                  f"{statistics.median(each):.2f}x [{each[0]:.2f}-{each[-1]:.2f}]; CPU "
+                  f"{_median(mine, 'cpu'):.1f} s / {_median(runs, 'cpu'):.1f} s")
+    for size in sizes:
+        har, cas = verified["har", size], verified["cassette", size]
+        rhar, rcas = read["har", size], read["cassette", size]
+        print(f"  {size:>7,}: workers / --jobs 1, wall: HAR "
+              f"{_median(har, 'wall') / _median(alone['har', size], 'wall'):.2f}, cassette "
+              f"{_median(cas, 'wall') / _median(alone['cassette', size], 'wall'):.2f}")
+        print(f"  {size:>7,}: cassette / HAR verify "
+              f"{_median(cas, 'wall') / _median(har, 'wall'):.2f} wall, "
+              f"{_median(cas, 'cpu') / _median(har, 'cpu'):.2f} CPU; reading alone "
+              f"{_median(rcas, 'cpu') / _median(rhar, 'cpu'):.2f} CPU; judging's share of "
+              f"a --jobs 1 verify's CPU: HAR "
+              f"{1 - _median(rhar, 'cpu') / _median(alone['har', size], 'cpu'):.0%}, cassette "
+              f"{1 - _median(rcas, 'cpu') / _median(alone['cassette', size], 'cpu'):.0%}")
+    if args.short:
+        for kind in KINDS:
+            long_mb = max(x.peak_mb for x in verified[kind, args.exchanges])
+            short_mb = max(x.peak_mb for x in verified[kind, args.short])
+            print(f"  {kind}: peak RSS {args.exchanges:,} / {args.short:,} exchanges "
+                  f"{long_mb / short_mb:.2f} ({long_mb:.0f} / {short_mb:.0f} MB)")
 
 
 if __name__ == "__main__":
