@@ -105,16 +105,20 @@ def test_rate_limit_probe_verifies_the_rate_rule_live(tmp_path):
 
 
 def test_budget_zero_reaches_no_paid_rule_and_says_why(tmp_path):
-    # At 4x, as for the budget above: at 10x a loaded machine's PATCH
-    # after a refused read found a token again (JOB-RATE-1 honestly not
-    # reached, once in CI), and the rate rule is not what this test is about.
+    # At 4x, as for the budget above. On a loaded machine the rate
+    # probe's PATCH after a refused read may still find a token (the scaled
+    # clock refills the bucket while the machine is slow): JOB-RATE-1 is then
+    # honestly partial, and saying so is all this test asks of the rate rules.
     with served("jobs", speed=4) as url:
         run = run_suite(tmp_path, *BUDGET, "--max-generations", "0", env=live(url))
     assert run.returncode == 0, run.output[-3000:]
     assert run.with_status("not_reached") == PAID_RULES, unverified(run)
     for rule_id in PAID_RULES:
         assert "--max-generations > 0" in run.rules[rule_id]["detail"], run.rules[rule_id]
-    assert set(unverified(run)) == PAID_RULES, unverified(run)
+    left = unverified(run)
+    assert PAID_RULES <= set(left) <= PAID_RULES | RATE_RULES, left
+    for rule_id in set(left) - PAID_RULES:
+        assert "--rate-limit-probe" in left[rule_id], left[rule_id]
     assert "0 paid generation(s) (budget 0)" in run.output
 
 
