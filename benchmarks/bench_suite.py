@@ -22,7 +22,7 @@ Goals (issue 16): `pytest tests` (every API) under 15 s wall on 2 cores;
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import re
 import statistics
 import subprocess
@@ -33,15 +33,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from anchor import tree_env, worktree  # noqa: E402 - beside this script
+
 from selftests.suite_runner import Zygote  # noqa: E402 - the selftests' own zygote client
 
 PASSED = re.compile(r"(\d+) passed.* in ([\d.]+)s")
-
-
-def _env(tree: Path) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
 
 
 def suite_run(tree: Path, apis: list[str], extra: list[str],
@@ -52,12 +48,12 @@ def suite_run(tree: Path, apis: list[str], extra: list[str],
             "--hypothesis-seed=1", *extra]
     started = time.perf_counter()
     if zygote is None:
-        done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=tree, env=_env(tree),
+        done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=tree, env=tree_env(tree),
                               capture_output=True, text=True, check=False)
         returncode, output = done.returncode, done.stdout + done.stderr
     else:
         with tempfile.NamedTemporaryFile(suffix=".txt") as log:
-            returncode = zygote.run(args, _env(tree), Path(log.name), timeout=900)
+            returncode = zygote.run(args, tree_env(tree), Path(log.name), timeout=900)
             output = Path(log.name).read_text(errors="replace")
     wall = time.perf_counter() - started
     found = PASSED.search(output.strip().splitlines()[-1] if output.strip() else "")
@@ -77,17 +73,16 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="after --: arguments for each run")
     args = parser.parse_args()
     trees = {"this tree": ROOT}
-    with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch, \
+            contextlib.ExitStack() as stack:
         if args.against:
-            other = Path(scratch) / "against"
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(other), args.against],
-                           cwd=ROOT, check=True)
-            trees[args.against] = other
+            trees[args.against] = stack.enter_context(
+                worktree(args.against, Path(scratch) / "against"))
         zygotes: dict[str, Zygote] = {}
         try:
             for name, tree in trees.items():
                 if args.forked:
-                    zygotes[name] = Zygote(tree, _env(tree))
+                    zygotes[name] = Zygote(tree, tree_env(tree))
                 # bytecode caches written, as a user's second run has
                 suite_run(tree, args.api, args.extra, zygotes.get(name))
             walls: dict[str, list[float]] = {name: [] for name in trees}
@@ -100,9 +95,6 @@ def main() -> None:
         finally:
             for zygote in zygotes.values():
                 zygote.close()
-            if args.against:
-                subprocess.run(["git", "worktree", "remove", "--force", str(trees[args.against])],
-                               cwd=ROOT, check=False)
     what = " ".join([*(f"--api {api}" for api in args.api), *args.extra]) or "(every API)"
     how = ", forked from each tree's zygote" if args.forked else ""
     print(f"pytest tests {what}{how}, median of {args.repeat}:")

@@ -87,9 +87,9 @@ Usage: python benchmarks/bench_verify.py [--exchanges N] [--short M] [--repeat K
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import dataclasses
-import os
 import pstats
 import resource
 import statistics
@@ -99,6 +99,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from anchor import tree_env, worktree  # beside this script
 
 from jobcontracts.loader import load_contract
 from jobcontracts.recordings.cassette import dump_cassette, interaction
@@ -173,7 +175,7 @@ def measure(path: Path, read_only: bool = False, jobs: str = "auto", tree: Path 
     """One fresh process verifying (or only reading) `path`, importing from `tree`."""
     args = (["--read-only", str(path), str(CONTRACT)] if read_only
             else ["verify", str(path), "--contract", str(CONTRACT), "--jobs", jobs])
-    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    env = tree_env(tree)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=ROOT, env=env,
@@ -248,17 +250,10 @@ def main() -> None:
         profile(args.profile, args.short or args.exchanges)
         return
     sizes = [args.exchanges] + ([args.short] if args.short else [])
-    with tempfile.TemporaryDirectory() as tmp:
-        anchor = Path(tmp) / "anchor"
-        if args.against:
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(anchor), args.against],
-                           cwd=ROOT, check=True)
-        try:
-            _compare(args, sizes, Path(tmp), anchor if args.against else None)
-        finally:
-            if args.against:
-                subprocess.run(["git", "worktree", "remove", "--force", str(anchor)], cwd=ROOT,
-                               check=False)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        anchor = (stack.enter_context(worktree(args.against, Path(tmp) / "anchor"))
+                  if args.against else None)
+        _compare(args, sizes, Path(tmp), anchor)
 
 
 def _compare(args: argparse.Namespace, sizes: list[int], tmp: Path, anchor: Path | None) -> None:
