@@ -43,9 +43,11 @@ class Traffic(BaseTraffic):
     def gen(self, state: str, wait: float = 1.0) -> Exchange:
         return self("GET", "/v1/generations/g1", 200, {"id": "g1", "state": state}, wait=wait)
 
-    def clar(self, state: str = PAUSED, questions: tuple[str, ...] = ("Q1", "Q2")) -> Exchange:
+    def clar(self, state: str = PAUSED, questions: tuple[str, ...] = ("Q1", "Q2"),
+             wait: float = 1.0) -> Exchange:
         return self("GET", "/v1/generations/g1/clarifications", 200,
-                    {"state": state, "clarifications": [{"question": q} for q in questions]})
+                    {"state": state, "clarifications": [{"question": q} for q in questions]},
+                    wait=wait)
 
     def answer(self, status: int, *questions: str, **kw: Any) -> Exchange:
         batch = {"answers": [{"question": q, "answer": "yes"} for q in questions]}
@@ -254,6 +256,35 @@ def test_leaves_state_within_not_reached_when_polls_stop_early() -> None:
     ok(check("SS-CLAR-2", "leaves_state_within", t), reached=0)
 
 
+def test_a_new_pause_between_two_polls_shows_the_answered_one_was_left() -> None:
+    """The document's `Running ⇄ PausedAwaitingClarification`: a resume and a
+    new pause may both fall between two polls. A pause asking a question the
+    answered one did not is a new one; a list that only drops answered
+    questions is not, nor is the same list again."""
+    t = Traffic()
+    t.clar()
+    t.answer(200, "Q1", "Q2")
+    t.gen(PAUSED, wait=60)
+    t.clar(questions=("Q3",), wait=100)
+    t.gen(PAUSED, wait=100)
+    ok(check("SS-CLAR-2", "leaves_state_within", t), reached=1)
+    late = Traffic()  # the new pause first listed after a poll past the deadline
+    late.clar()
+    late.answer(200, "Q1", "Q2")
+    late.gen(PAUSED, wait=900)
+    late.clar(questions=("Q3",))
+    ok(check("SS-CLAR-2", "leaves_state_within", late), reached=0)
+    for shown in (("Q2",), ("Q1", "Q2")):
+        same = Traffic()
+        same.clar()
+        same.answer(200, "Q1", "Q2")
+        same.gen(PAUSED, wait=60)
+        same.clar(questions=shown, wait=100)
+        same.gen(PAUSED, wait=100)
+        broken(check("SS-CLAR-2", "leaves_state_within", same), 2, 5,
+               says=f"still {PAUSED} 260 s after a 200")
+
+
 # ---- agrees_with ---------------------------------------------------------------------
 
 
@@ -447,6 +478,18 @@ def test_batch_after_an_accepted_one_gets_409() -> None:
     resumed.answer(200, "Q1", "Q2")
     resumed.clar("Running", questions=())  # it may have landed after the resume
     ok(check("SS-CLAR-4", "all_or_nothing_batch", resumed), reached=0)
+
+
+def test_a_batch_for_a_new_pause_is_not_a_second_batch() -> None:
+    """A resume and a new pause between two polls: the batch answering the
+    new pause's questions is exact, not a repeat for the answered one."""
+    t = Traffic()
+    t.clar()
+    t.answer(200, "Q1", "Q2")
+    t.clar(questions=("Q3",))
+    t.answer(200, "Q3")
+    t.clar(questions=("Q3",))
+    ok(check("SS-CLAR-4", "all_or_nothing_batch", t), reached=0)
 
 
 def test_batch_not_paused_alone_leaves_the_other_occasion_untried() -> None:

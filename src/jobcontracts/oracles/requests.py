@@ -309,6 +309,17 @@ def state_after(trace: Trace, p: StateAfter, ctx: Context, verdict: Verdict) -> 
                             "hold", ex, after.exchange, fields=tuple(p.condition))
 
 
+class Reentered(Params):
+    """What shows a resource left a state and came back between two polls:
+    `record` listing an `item_field` in `list_field` that it did not list just
+    before the request (a pause asking a new question is a new pause; one
+    that only drops answered questions is not)."""
+
+    record: str
+    list_field: str
+    item_field: str
+
+
 class LeavesState(Params):
     request: str
     status: list[int]
@@ -318,6 +329,30 @@ class LeavesState(Params):
     leaves: str
     within: float = Field(gt=0)
     """Seconds: the dispatcher's tick, or the suite's poll deadline."""
+    reentered: Reentered | None = None
+    """A state the resource may enter again (`Running ⇄ Paused`): polls may
+    miss the stay in between, and then only this shows it. A poll past the
+    deadline that still reads `leaves` proves nothing once a later
+    observation shows the state entered again."""
+
+
+def _items(obs: Observation, p: Reentered) -> frozenset[Any] | None:
+    items = lookup(obs.body, p.list_field)
+    if not isinstance(items, list) or not items:
+        return None
+    return frozenset(repr(lookup(item, p.item_field)) for item in items)
+
+
+def _reentered_at(ctx: Context, p: Reentered, key: str, seq: int) -> int | None:
+    """The seq of the first observation after `seq` listing an item the last
+    one before it did not (None: none does, or nothing was listed before)."""
+    group = ctx.records(p.record).get(key, [])
+    before = ctx.around(p.record, key, seq)[0]
+    shown = None if before is None else _items(before, p)
+    if shown is None:
+        return None
+    return next((obs.seq for obs in group if obs.seq > seq
+                 and (items := _items(obs, p)) is not None and items - shown), None)
 
 
 @rule_kind("leaves_state_within", LeavesState)
@@ -327,16 +362,20 @@ def leaves_state_within(trace: Trace, p: LeavesState, ctx: Context, verdict: Ver
     for ex, params in ctx.requests(p.request):
         if ex.status not in p.status or ex.credential != "valid" or p.key_param not in params:
             continue
+        key = params[p.key_param]
         deadline = ex.finished_at + p.within
+        again = None if p.reentered is None else _reentered_at(ctx, p.reentered, key, ex.seq)
         stuck = None
-        for obs in ctx.records(p.record).get(params[p.key_param], []):
+        for obs in ctx.records(p.record).get(key, []):
             if obs.seq <= ex.seq:
                 continue
-            if lookup(obs.body, p.field) != p.leaves:
+            if lookup(obs.body, p.field) != p.leaves or (again is not None and obs.seq >= again):
                 verdict.judged()
                 break
             if obs.exchange.started_at > deadline:
-                stuck = obs
+                # A new pause seen later may have begun before this poll: then
+                # nobody can say whether this one still shows the old pause.
+                stuck = obs if again is None else None
                 break
         if stuck is not None:
             verdict.violate(f"still {p.leaves} {stuck.exchange.started_at - ex.finished_at:.0f}"
