@@ -47,6 +47,7 @@ def test_full_generation(specstep):
     d = specstep.driver
     generation_id = body_of(d.start_generation(d.intake(), "Fast"), 202)["id"]
     probed = []
+    probes = [INEXACT]  # every kind of inexact batch, on the first pause
 
     def every_tick(record):
         d.clarifications(generation_id)
@@ -57,20 +58,21 @@ def test_full_generation(specstep):
             d.clarifications(generation_id)
             probed.append(True)
 
-    answered = []
-
     def on_paused(generation_id):
-        if answered:
-            return  # resumes at the dispatcher's next tick
-        answered.append(True)
-        questions = d.pending_questions(generation_id)
-        for how in INEXACT if questions else ():
-            d.answer(generation_id, inexact_batch(questions, how), note=f"inexact ({how})")
-            d.clarifications(generation_id)
-            d.generation(generation_id)
-        # A pause waits for its answers; waiting one poll lets a rate limit's
-        # quota refill, so that no 429 retry carries the repeat past the resume.
-        d.client.clock.sleep(d.poll_interval)
+        """Every paused poll answers, as the document's client does: a pause
+        already answered refuses it (SS-CLAR-4), a new one takes it, and a
+        poller cannot always tell the two apart (the document allows
+        `Running ⇄ PausedAwaitingClarification`, and a resume may fall
+        between two polls)."""
+        questions = d.pending_questions(generation_id) if probes else []
+        if questions:
+            for how in probes.pop():
+                d.answer(generation_id, inexact_batch(questions, how), note=f"inexact ({how})")
+                d.clarifications(generation_id)
+                d.generation(generation_id)
+            # Waiting one poll lets a rate limit's quota refill, so that no 429
+            # retry carries the repeat past the resume.
+            d.client.clock.sleep(d.poll_interval)
         accepted = d.answer_all(generation_id)
         if accepted is not None and accepted.status == 200:
             d.answer(generation_id, accepted.request_json["answers"],
