@@ -66,11 +66,13 @@ class Api:
         rate_limit: tuple[float, float] | None = None,
         api_keys: tuple[str, ...] = (DEFAULT_API_KEY,),
         base: str = BASE,
+        variant: int = 0,
     ) -> None:
         self.clock = VirtualClock()
         self.sim = SpecStepSimulator(
             clock=self.clock,
             seed=seed,
+            variant=variant,
             faults=set(faults),
             api_keys=api_keys,
             rate_limit=rate_limit,

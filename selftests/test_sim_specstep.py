@@ -417,6 +417,23 @@ def test_clarification_batches_are_all_or_nothing() -> None:
     assert_error(api.post(answers_url, json=batch(questions)), 409, "NOT_AWAITING_CLARIFICATION")
 
 
+def test_a_variant_may_pause_twice_asking_something_new() -> None:
+    """The document's `Running ⇄ PausedAwaitingClarification`: variant 2
+    pauses a second time, never with exactly the questions just answered."""
+    api = Api(variant=2)
+    assert api.sim.choices.pauses == 2
+    generation_id, asked, states = api.generation("Fast"), [], []
+    while (state := api.get(f"/v1/generations/{generation_id}").json()["state"]) != "Complete":
+        if state == PAUSED and (not states or states[-1] != PAUSED):
+            listing = api.get(f"/v1/generations/{generation_id}/clarifications").json()
+            asked.append({c["question"] for c in listing["clarifications"]})
+            assert api.answer_all(generation_id).status_code == 200
+        states.append(state)
+        api.clock.sleep(2)
+    assert len(asked) == 2 and asked[0] != asked[1]
+    assert [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s].count(PAUSED) == 2
+
+
 def test_package_links_are_signed_and_expire() -> None:
     api = Api(base="http://127.0.0.1:8123")
     generation_id = api.generation()

@@ -43,6 +43,8 @@ class SpecStepChoices:
     """Seconds between resumes after an accepted answer batch."""
     questions: tuple[int, ...]
     """How many questions a pause may ask."""
+    pauses: int
+    """Clarification pauses in one generation (the document allows any number)."""
     invalid_code: str
     """The `error.code` of a refused body (no document names one)."""
 
@@ -67,6 +69,7 @@ def choose(variant: Variant) -> SpecStepChoices:
         generation_pace=variant.uniform("generation_pace", 1.0, 0.6, 1.0),
         dispatcher_tick=variant.pick("dispatcher_tick", (10.0, 1.0, 30.0)),
         questions=variant.pick("questions_per_pause", ((2, 3), (1,), (3, 4, 5))),
+        pauses=variant.pick("clarification_pauses", (1, 2)),
         invalid_code=variant.pick("invalid_code",
                                   ("INVALID_REQUEST", "VALIDATION_ERROR", "BAD_REQUEST")),
     )

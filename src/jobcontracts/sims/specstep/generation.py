@@ -7,6 +7,8 @@ Thorough ~32 min). Along the way it meets, at fixed fractions of its work:
 - a recoverable error (~32 %): work stalls ~60 s until `next_retry_at`;
 - a clarification pause (~55 %): `PausedAwaitingClarification` until a valid
   answer batch, then `Running` again at the next dispatcher tick (every 10 s);
+  some variants pause a second time (~64 %), as the document's
+  `Running ⇄ PausedAwaitingClarification` allows;
 - a host restart (~75 %): work stalls ~20 s, then `host_restart_resume_count`
   goes up;
 - the end: `Complete` with a `package_id`.
@@ -109,6 +111,17 @@ class Generation:
         self.state = QUEUED
         self.t = created_at
         self.run_at = created_at + rng.uniform(*choices.generation_queue_seconds)
+        self.pauses = [self.questions]
+        """The questions of each pause still to come, in order."""
+        if choices.pauses > 1:  # drawn last, so that one pause draws as it always did
+            # Never exactly the questions just answered: a client that missed
+            # the resume between two polls could not tell such a pause from the
+            # answered one (oracles/batches.py).
+            second = self.questions
+            while {q["question"] for q in second} == {q["question"] for q in self.questions}:
+                second = choose_questions(rng, choices.questions)
+            self.pauses.append(second)
+            self.milestones.insert(2, Milestone(self.total * rng.uniform(0.62, 0.66), "pause"))
         self.started = False
         self.requeued = False
         self.work = 0.0
@@ -173,7 +186,7 @@ class Generation:
             self.category, self.next_retry_at = ERROR_CATEGORY, self.stall_until
         elif kind == "pause":
             self.state = PAUSED
-            self.pending = [dict(q) for q in self.questions]
+            self.pending = [dict(q) for q in self.pauses.pop(0)]
         elif kind == "restart":
             self.stall, self.stall_start = "restart", self.t
             self.stall_until = self.t + self.restart_wait
