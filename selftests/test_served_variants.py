@@ -69,6 +69,21 @@ RUNS: dict[str, tuple[LiveRun, ...]] = {
 }
 
 
+#: Occasions that only the server's timing offers, and the invocation that
+#: tries again while one is missed. SS-CLAR-4's "after an accepted batch,
+#: before the resume" needs a batch to arrive between an accepted one and the
+#: dispatcher's tick: at speed 150 a tick of 30 s falls anywhere in the next
+#: 200 ms, and a tick that comes before the repeat and its poll (two round
+#: trips, longer on a loaded machine) leaves it honestly untried. One more
+#: paid generation is one more draw of where the tick falls.
+AGAIN: dict[str, tuple[str, LiveRun]] = {
+    "specstep": ("SS-CLAR-4", LiveRun(150, (
+        "-k", "test_full_generation", "--max-generations", "1", "--poll-interval", "0.05",
+        "--live-deadline", "20", "--contract-setting", "clarification_resume_seconds=8"))),
+}
+TRIES = 3
+
+
 def variant_seed(variant: int) -> str:
     return f"--hypothesis-seed={1000 + 37 * variant}"
 
@@ -102,16 +117,28 @@ CASES = [(api, variant) for variant in VARIANTS for api in RUNS]
                          ids=[f"{api}-variant{variant}" for api, variant in CASES])
 def test_served_variant_passes_with_every_rule_verified(tmp_path: Path, api: str,
                                                          variant: int) -> None:
-    runs = []
-    for i, live in enumerate(RUNS[api]):
+    runs: list[tuple[LiveRun, SuiteRun]] = []
+
+    def invoke(live: LiveRun) -> None:
         with served(api, speed=live.speed, seed=11, variant=variant) as url:
-            (tmp_path / str(i)).mkdir()
-            run = run_suite(tmp_path / str(i), "--api", api, *live.args, variant_seed(variant),
-                            "--hypothesis-profile", "jobcontracts-live-selftest",
-                            env=live_env(api, url))
+            (tmp_path / str(len(runs))).mkdir()
+            run = run_suite(tmp_path / str(len(runs)), "--api", api, *live.args,
+                            variant_seed(variant), "--hypothesis-profile",
+                            "jobcontracts-live-selftest", env=live_env(api, url))
         assert run.returncode == 0, run.output[-3000:]
-        runs.append(run)
-    status = merged(runs)
+        runs.append((live, run))
+
+    for live in RUNS[api]:
+        invoke(live)
+    if api in AGAIN:
+        rule_id, again = AGAIN[api]
+        for _ in range(TRIES):
+            if merged([run for _, run in runs]).get(rule_id) != "partial":
+                break
+            invoke(again)
+    status = merged([run for _, run in runs])
     assert set(status.values()) == {"verified"}, {
-        rule_id: runs[-1].rules.get(rule_id, {}).get("detail") or s
+        rule_id: [f"run {i} ({live.speed:g}x): {run.rules[rule_id]['status']}: "
+                  f"{run.rules[rule_id].get('detail', '')}"
+                  for i, (live, run) in enumerate(runs) if rule_id in run.rules]
         for rule_id, s in status.items() if s != "verified"}
