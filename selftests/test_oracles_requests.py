@@ -40,8 +40,9 @@ class Traffic(BaseTraffic):
                     {"job_id": job, "interview_id": "i1", "status": status,
                      "snapshot": snapshot, "error_code": None, "is_retryable": None})
 
-    def gen(self, state: str, wait: float = 1.0) -> Exchange:
-        return self("GET", "/v1/generations/g1", 200, {"id": "g1", "state": state}, wait=wait)
+    def gen(self, state: str, wait: float = 1.0, **fields: Any) -> Exchange:
+        return self("GET", "/v1/generations/g1", 200, {"id": "g1", "state": state, **fields},
+                    wait=wait)
 
     def clar(self, state: str = PAUSED, questions: tuple[str, ...] = ("Q1", "Q2"),
              wait: float = 1.0) -> Exchange:
@@ -307,6 +308,19 @@ def test_agrees_with_not_reached_when_the_other_moved() -> None:
     t.gen("Running")
     t.clar("Running", questions=())  # nothing after it
     ok(check("SS-CLAR-1", "agrees_with", t), reached=0)
+
+
+def test_agrees_with_not_reached_across_a_resume_and_a_new_pause() -> None:
+    """Paused, then Running and paused again between two polls: progress
+    that moved shows it, and the listing read in between judges nothing."""
+    t = Traffic()
+    t.gen(PAUSED, progress_percent=55)
+    t.clar("Running", questions=())
+    t.gen(PAUSED, progress_percent=65)
+    ok(check("SS-CLAR-1", "agrees_with", t), reached=0)
+    t.clar("Running", questions=())
+    t.gen(PAUSED, progress_percent=65)
+    broken(check("SS-CLAR-1", "agrees_with", t), 3, 4, 5, says="state='Running'")
 
 
 # ---- idempotent_replay ---------------------------------------------------------------

@@ -388,6 +388,10 @@ class AgreesWith(Params):
     field: str
     other_record: str
     other_field: str
+    unchanged: list[str] = []
+    """More fields of the other record that must read the same before and
+    after: a state may be left and entered again between two polls (`Running
+    ⇄ Paused`), and only a field that moved in between (progress) shows it."""
 
 
 @rule_kind("agrees_with", AgreesWith)
@@ -399,7 +403,8 @@ def agrees_with(trace: Trace, p: AgreesWith, ctx: Context, verdict: Verdict) -> 
         if before is None or after is None:
             continue
         expected = lookup(before.body, p.other_field)
-        if lookup(after.body, p.other_field) != expected:
+        if lookup(after.body, p.other_field) != expected or any(
+                lookup(before.body, f) != lookup(after.body, f) for f in p.unchanged):
             continue
         if lookup(obs.body, p.field) == expected:
             verdict.judged()
