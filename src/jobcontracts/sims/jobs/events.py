@@ -66,6 +66,8 @@ class EventChannel:
                                  if e.seq > after_seq or (replay_last and e.seq == after_seq)),
                                 len(goal.events))
         self._quiet_since = start
+        self._replaying = replay_last and self._cursor < len(goal.events)
+        """The one event at `after_seq` that `resume-replays` sends again first."""
 
     @property
     def closed(self) -> bool:
@@ -86,6 +88,9 @@ class EventChannel:
                 if self._cursor < len(events):
                     event = events[self._cursor]
                     self._cursor += 1
+                    if event.seq <= self.after_seq and not self._replaying:
+                        continue  # only `event-seq-repeats` emits one: not for this client
+                    self._replaying = False
                     self._quiet_since = now
                     if self.goal.terminal and self._cursor >= len(events):
                         self._server_close()
