@@ -116,7 +116,7 @@ class RacingSimulator:
         self._batches = [re.compile(r) for r in spots.batches]
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._keys: set[tuple[str, str, str]] = set()
+        self._claims: dict[tuple[str, str, str], _Window] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._renamed = 0
 
@@ -162,19 +162,39 @@ class RacingSimulator:
     def _racing_key(self, request: httpx.Request, key: str) -> httpx.Response:
         """Check the key, wait out the window, commit: a key first seen by
         several requests at once is committed by each (all but the first
-        under a key of its own, so that the simulator makes a new job)."""
+        under a key of its own, so that the simulator makes a new job).
+
+        A first request the simulator refuses (a 429 comes before the store)
+        commits nothing and frees the key; the requests racing it then go on
+        under the key as a sound store would. Otherwise a refused first and
+        its later retry would make the second job outside any race, which
+        LOAD-IDEM-1 cannot tell from a lawful key reuse."""
         scope = (request.headers.get("authorization", ""), request.url.path, key)
         with self._lock:
-            seen = scope in self._keys
+            seen = scope in self._claims
         if seen:
             return self._forward(request)
         time.sleep(WINDOW)
         with self._lock:
-            first = scope not in self._keys
-            self._keys.add(scope)
-            self._renamed += 0 if first else 1
+            claim = self._claims.get(scope)
+            first = claim is None
+            if claim is None:
+                claim = self._claims[scope] = _Window()
+            else:
+                self._renamed += 1
             renamed = f"{key}.r{self._renamed}"
         if first:
+            try:
+                answer = self._forward(request)
+                claim.answer = answer
+            finally:
+                with self._lock:
+                    if claim.answer is None or claim.answer.status_code >= 300:
+                        self._claims.pop(scope, None)
+                claim.done.set()
+            return answer
+        claim.done.wait(timeout=5)
+        if claim.answer is None or claim.answer.status_code >= 300:
             return self._forward(request)
         headers = [(k, v) for k, v in request.headers.multi_items()
                    if k.lower() != "idempotency-key"] + [("Idempotency-Key", renamed)]

@@ -115,8 +115,6 @@ def racing_idempotency_keys(trace: Trace, p: RacingKeys, ctx: Context, verdict: 
         if any(lookup(o.body, p.status_field) in p.failed for o in seen)}
     for group in groups.values():
         for race in races(group):
-            # Two commits count only when they ran at once: a key whose first
-            # job failed may lawfully be taken again once it has.
             # Two commits count only when they ran at once, and the first job
             # did not fail (a failed job frees its key; under load the server
             # may serve the second only after the first has failed).
