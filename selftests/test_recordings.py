@@ -3,6 +3,7 @@ segments, and the errors a bad file gets."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from jobcontracts.recordings.recorded import Classifier, Entry, RecordingError, 
 from jobcontracts.recordings.scrub import REDACTED, Scrubber, find_secrets
 from jobcontracts.recordings.verify import read_recording
 from jobcontracts.recordings.yamlstream import RawItem
-from jobcontracts.trace import Exchange, Trace
+from jobcontracts.trace import Exchange, Trace, exchange_of
 
 from .suite_runner import ROOT
 
@@ -176,6 +177,19 @@ def test_har_written_from_traces_reads_back_the_same_exchanges(tmp_path):
     assert [(e.method, e.url, e.status, e.request_body, e.response_body) for e in back] == [
         (x.method, x.url, x.status, x.request_body, x.response_body) for x in original]
     assert back[0].started_at == pytest.approx(10.0) and back[0].segment == "p"
+
+
+def test_a_recorded_exchange_is_the_record_its_dataclass_builds():
+    fields = dataclasses.asdict(exchange(3, "GET", "/v1/interviews/i", 200, {"id": "i"}, t=4.0))
+    fields["ws_messages"] = ()
+    built = exchange_of(dict(fields))
+    assert dataclasses.asdict(built) == dataclasses.asdict(Exchange(**fields))
+    assert built.json == {"id": "i"} and built.path == "/v1/interviews/i"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.status = 500  # type: ignore[misc]
+    del fields["note"]
+    with pytest.raises(TypeError, match="note"):
+        exchange_of(fields)
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -231,7 +231,8 @@ def _entry(raw: Any, where: str) -> Entry:
         started, finished = _times(raw)
         status = int(response.get("status") or 0)
         error = raw.get("_error") or response.get("_error")
-        messages = _ws_messages(raw.get("_webSocketMessages"))
+        sent = raw.get("_webSocketMessages")
+        messages = _ws_messages(sent) if sent else ()
         close_code = raw.get("_webSocketCloseCode")
         websocket = status == 101 or "_webSocketMessages" in raw
         return Entry(
@@ -272,23 +273,27 @@ def _times(raw: Any) -> tuple[float, float]:
 
 
 def _timestamp(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(text).timestamp()  # "Z" too, since Python 3.11
 
 
 def _headers(raw: Any) -> dict[str, str]:
     """HAR headers are a list of name/value pairs; repeated names are joined as
     HTTP joins them. HTTP/2 pseudo-headers (`:authority`) are dropped."""
     headers: dict[str, str] = {}
-    for item in raw or []:
-        name, value = str(item["name"]), str(item["value"])
-        if name.startswith(":"):
+    for item in raw or ():
+        name, value = item["name"], item["value"]
+        if type(name) is not str:
+            name = str(name)
+        if type(value) is not str:
+            value = str(value)
+        if name[:1] == ":":
             continue
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
 
 
 def _post_data(raw: Any) -> bytes:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return b""
     text = raw.get("text")
     if text is None:
@@ -299,7 +304,7 @@ def _post_data(raw: Any) -> bytes:
 
 
 def _content(raw: Any) -> bytes:
-    if not isinstance(raw, Mapping) or raw.get("text") is None:
+    if (type(raw) is not dict and not isinstance(raw, Mapping)) or raw.get("text") is None:
         return b""
     if raw.get("encoding") == "base64":
         return base64.b64decode(raw["text"])

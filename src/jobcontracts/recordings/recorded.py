@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from ..contract import Contract
-from ..trace import Exchange, Trace, WsMessage
+from ..trace import Exchange, Trace, WsMessage, exchange_of
 from .scrub import REDACTED
 
 DEFAULT_SPLIT_IDLE = 600.0
@@ -128,8 +128,11 @@ class Classifier:
         VCR users do) the only evidence left is the answer: a request counts
         as valid unless it was refused with 401. That can hide an auth bug
         offline, but never invents one."""
-        presented = next((v.strip() for k, v in entry.request_headers.items()
-                          if k.lower() == self.auth_header), "")
+        presented = ""
+        for name, value in entry.request_headers.items():
+            if name.lower() == self.auth_header:
+                presented = value.strip()
+                break
         if self.api_key and presented and REDACTED not in presented:
             return "valid" if presented.endswith(self.api_key) else "invalid"
         if entry.status != 401:
@@ -207,15 +210,15 @@ def build_trace(entries: Iterable[Entry], classifier: Classifier) -> Trace:
 
 
 def _exchange(entry: Entry, seq: int, classifier: Classifier) -> Exchange:
-    return Exchange(
-        seq=seq, method=entry.method.upper(), url=entry.url,
-        request_headers=entry.request_headers, request_body=entry.request_body,
-        status=entry.status, response_headers=entry.response_headers,
-        response_body=entry.response_body, started_at=entry.started_at,
-        finished_at=entry.finished_at, origin=entry.origin or classifier.origin(entry),
-        credential=entry.credential or classifier.credential(entry),
-        error=entry.error, note=entry.note, ws_messages=entry.ws_messages,
-        ws_close_code=entry.ws_close_code)
+    return exchange_of({
+        "seq": seq, "method": entry.method.upper(), "url": entry.url,
+        "request_headers": entry.request_headers, "request_body": entry.request_body,
+        "status": entry.status, "response_headers": entry.response_headers,
+        "response_body": entry.response_body, "started_at": entry.started_at,
+        "finished_at": entry.finished_at, "origin": entry.origin or classifier.origin(entry),
+        "credential": entry.credential or classifier.credential(entry),
+        "error": entry.error, "note": entry.note, "ws_messages": entry.ws_messages,
+        "ws_close_code": entry.ws_close_code})
 
 
 def recording_files(paths: Iterable[str | Path]) -> Iterator[Path]:

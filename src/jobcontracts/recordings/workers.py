@@ -114,19 +114,25 @@ def _pipelined(items: Iterable[Item], pool: Pool, send: Callable[[Item], Sent],
 
 def build(cut: Cut, path: Path) -> Entry:
     """The entry `cut` was cut from, the API's or not as its reader said."""
-    payload = cut.payload
+    return _build(cut.segment, cut.started_at, cut.finished_at, cut.where, cut.origin,
+                  cut.payload, path)
+
+
+def _build(segment: Any, started_at: float, finished_at: float, where: str,
+           origin: str | None, payload: Any, path: Path) -> Entry:
+    """`build`, from a `Cut`'s fields (as a worker receives them)."""
     if isinstance(payload, Entry):
         entry = payload
     elif isinstance(payload, RawItem):
         entry = entry_of(payload, path)
-        if not (_same(entry.started_at, cut.started_at) and _same(
-                entry.finished_at, cut.finished_at) and entry.segment == cut.segment
-                and entry.origin == cut.origin):
-            raise RecordingError(f"{cut.where}: its jobcontracts block reads otherwise "
+        if not (_same(entry.started_at, started_at) and _same(
+                entry.finished_at, finished_at) and entry.segment == segment
+                and entry.origin == origin):
+            raise RecordingError(f"{where}: its jobcontracts block reads otherwise "
                                  "parsed whole than cut; verify this file with --jobs 1")
     else:
-        entry = har_entry_of(payload, cut.where)
-    entry.origin = cut.origin
+        entry = har_entry_of(payload, where)
+    entry.origin = origin
     return entry
 
 
@@ -143,7 +149,9 @@ def _outcomes(rules: dict[str, Rule], tally: Tally) -> dict[str, RuleOutcome]:
 def _judge(contract: Contract, classifier: Classifier, source: str,
            cuts: list[tuple[Any, ...]]) -> Tally:
     path = Path(source)
-    trace = build_trace((build(Cut(*cut), path) for cut in cuts), classifier)
+    trace = build_trace((_build(segment, started, finished, where, origin, payload, path)
+                         for segment, started, finished, where, origin, payload in cuts),
+                        classifier)
     return {rule_id: (o.checks_reached, o.checks_parts, o.violations)
             for rule_id, o in judge_trace(contract, trace).items()}
 
