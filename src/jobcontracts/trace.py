@@ -235,9 +235,9 @@ _FIELDS = frozenset(f.name for f in dataclasses.fields(Exchange))
 
 
 def exchange_of(fields: dict[str, Any]) -> Exchange:
-    """`Exchange(**fields)`, every field given, at an eighth of the cost: the
+    """`Exchange(**fields)`, every field given, at a quarter of the cost: the
     frozen dataclass's `__init__` sets each of its 16 fields through
-    `object.__setattr__`, a twentieth of verifying a recorded exchange."""
+    `object.__setattr__` (2.2 µs, a twentieth of verifying a recorded exchange)."""
     if fields.keys() != _FIELDS:
         raise TypeError(f"exchange_of: fields {sorted(fields.keys() ^ _FIELDS)} "
                         "missing or unknown")

@@ -165,10 +165,11 @@ class RacingSimulator:
         under a key of its own, so that the simulator makes a new job).
 
         A first request the simulator refuses (any non-2xx answer: a 429
-        comes before the store) commits nothing and frees the key; the requests racing it then go on
-        under the key as a sound store would. Otherwise a refused first and
-        its later retry would make the second job outside any race, which
-        LOAD-IDEM-1 cannot tell from a lawful key reuse."""
+        comes before the store) commits nothing and frees the key; the
+        requests racing it then go on under the key as a sound store would.
+        Otherwise a refused first and its later retry would make the second
+        job outside any race, which LOAD-IDEM-1 cannot tell from a lawful key
+        reuse."""
         scope = (request.headers.get("authorization", ""), request.url.path, key)
         with self._lock:
             seen = scope in self._claims

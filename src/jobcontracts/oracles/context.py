@@ -92,7 +92,7 @@ def _operator(op: str, arg: Any, value: Any) -> bool:
 
 class Observation(NamedTuple):
     """One answer showing one record: the exchange, the body, the resource key.
-    (A named tuple: judging builds one per record per answer, at a third of a
+    (A named tuple: judging builds one per record per answer, at under half a
     frozen dataclass's cost.)"""
 
     exchange: Exchange
