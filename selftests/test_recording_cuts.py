@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from jobcontracts.recordings.har import cut_har_entries, read_har_entries, write
 from jobcontracts.recordings.recorded import Classifier, Entry, RecordingError
 from jobcontracts.recordings.scrub import Scrubber
 from jobcontracts.recordings.verify import cut_recording, read_recording
-from jobcontracts.recordings.workers import build
+from jobcontracts.recordings.workers import _PIPE_BYTES, Pool, build
 from jobcontracts.recordings.yamlstream import RawItem
 from jobcontracts.trace import Trace
 
@@ -141,3 +142,16 @@ def test_the_first_error_of_a_file_is_the_one_a_whole_read_meets(tmp_path):
         list(cut_recording(path, Classifier(CONTRACT)))
     assert str(cut.value) == str(whole.value)
     assert "entry 2: not a HAR 1.2 entry" in str(whole.value)
+
+
+@pytest.mark.skipif(sys.platform != "linux" or int(Path(
+    "/proc/sys/fs/pipe-max-size").read_text()) < _PIPE_BYTES, reason="pipe sizes are Linux's")
+def test_a_segment_is_sent_to_a_busy_worker_without_waiting_for_it():
+    """A worker's pipe holds several segments' text (Linux's default of 64 KiB
+    is less than one of a few dozen HAR entries): the reader goes on cutting
+    while every worker has work in hand."""
+    import fcntl
+
+    with Pool(CONTRACT, Classifier(CONTRACT), 2) as pool:
+        sizes = [fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) for pipe in pool._pipes]
+    assert sizes == [_PIPE_BYTES] * 2

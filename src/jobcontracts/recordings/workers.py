@@ -28,6 +28,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
@@ -44,8 +45,12 @@ from .yamlstream import RawItem
 
 #: Below this many bytes of recordings, forking workers costs more than it saves.
 PARALLEL_FROM_BYTES = 8 << 20
-#: Tasks in flight per worker: one being done, one in its pipe.
-_DEPTH = 2
+#: Tasks in flight per worker: one being done, the others waiting in its pipe,
+#: so that a long segment at the head of the line leaves the other workers work.
+_DEPTH = 4
+#: A worker's pipe holds this much (Linux's default, 64 KiB, is less than one
+#: segment of a few dozen HAR entries, so a send would wait for a busy worker).
+_PIPE_BYTES = 1 << 20
 
 Tally = dict[str, tuple[list[int], list[Any], list[Any]]]
 Read = tuple[int, Segment | RecordingError]
@@ -177,6 +182,7 @@ class Pool:
                                      daemon=True, name="jobcontracts-verify")
             worker.start()
             receiver.close()
+            _widen(sender)
             self._pipes.append(sender)
             self._workers.append(worker)
         self._sent = 0
@@ -239,6 +245,16 @@ class Pool:
                 worker.kill()
             worker.join()
         self._results.close()
+
+
+def _widen(pipe: Connection) -> None:
+    """Give `pipe` room for `_PIPE_BYTES`, where the platform allows it (Linux;
+    a limit lower than that leaves it as it was)."""
+    if sys.platform == "linux":
+        import fcntl
+
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
 def open_pool(contract: Contract, classifier: Classifier,
